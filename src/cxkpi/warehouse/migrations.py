@@ -1,0 +1,202 @@
+"""Forward migrations: a warehouse made by an older release opens in a newer one.
+
+Each migration is frozen SQL, applied once, in order, in one transaction with the bump of
+``schema_version``. Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from cxkpi.config import UserError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+V1_SQL = """
+CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL, description VARCHAR);
+CREATE TABLE warehouse_config (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE import_id_seq START 1;
+CREATE TABLE import_log (
+    import_id BIGINT PRIMARY KEY,
+    table_name VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    checksum VARCHAR,
+    format VARCHAR,
+    mapping VARCHAR,
+    source_tz VARCHAR,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    rows_read BIGINT,
+    rows_accepted BIGINT,
+    rows_rejected BIGINT,
+    rows_new BIGINT,
+    rows_changed BIGINT,
+    rows_unchanged BIGINT,
+    rejects_file VARCHAR
+);
+CREATE TABLE rejects (
+    import_id BIGINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    line BIGINT,
+    "column" VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR
+);
+CREATE TABLE "contacts" (
+    "contact_id" VARCHAR,
+    "channel" VARCHAR,
+    "created_at" TIMESTAMPTZ,
+    "direction" VARCHAR,
+    "customer_id" VARCHAR,
+    "case_id" VARCHAR,
+    "queue" VARCHAR,
+    "team" VARCHAR,
+    "site" VARCHAR,
+    "agent_id" VARCHAR,
+    "answered_at" TIMESTAMPTZ,
+    "ended_at" TIMESTAMPTZ,
+    "hold_seconds" DOUBLE,
+    "wrap_seconds" DOUBLE,
+    "outcome" VARCHAR,
+    "transferred" BOOLEAN,
+    "resolved" BOOLEAN,
+    "converted" BOOLEAN,
+    "reason" VARCHAR,
+    "product" VARCHAR,
+    "segment" VARCHAR,
+    "language" VARCHAR,
+    _import_id BIGINT
+);
+CREATE TABLE "cases" (
+    "case_id" VARCHAR,
+    "opened_at" TIMESTAMPTZ,
+    "closed_at" TIMESTAMPTZ,
+    "customer_id" VARCHAR,
+    "channel" VARCHAR,
+    "status" VARCHAR,
+    "reason" VARCHAR,
+    "priority" VARCHAR,
+    "team" VARCHAR,
+    "site" VARCHAR,
+    "agent_id" VARCHAR,
+    _import_id BIGINT
+);
+CREATE TABLE "surveys" (
+    "survey_id" VARCHAR,
+    "responded_at" TIMESTAMPTZ,
+    "sent_at" TIMESTAMPTZ,
+    "contact_id" VARCHAR,
+    "customer_id" VARCHAR,
+    "agent_id" VARCHAR,
+    "mode" VARCHAR,
+    "csat" BIGINT,
+    "nps" BIGINT,
+    "ces" BIGINT,
+    "verbatim" VARCHAR,
+    "language" VARCHAR,
+    _import_id BIGINT
+);
+CREATE TABLE "evaluations" (
+    "evaluation_id" VARCHAR,
+    "agent_id" VARCHAR,
+    "evaluator_id" VARCHAR,
+    "evaluated_at" TIMESTAMPTZ,
+    "contact_id" VARCHAR,
+    "mode" VARCHAR,
+    "criterion" VARCHAR,
+    "score" DOUBLE,
+    "max_score" DOUBLE,
+    "weight" DOUBLE,
+    _import_id BIGINT
+);
+CREATE TABLE "agent_states" (
+    "agent_id" VARCHAR,
+    "state" VARCHAR,
+    "start_at" TIMESTAMPTZ,
+    "end_at" TIMESTAMPTZ,
+    _import_id BIGINT
+);
+CREATE TABLE "customers" (
+    "customer_id" VARCHAR,
+    "segment" VARCHAR,
+    "acquired_at" TIMESTAMPTZ,
+    "churned_at" TIMESTAMPTZ,
+    _import_id BIGINT
+);
+CREATE TABLE "customer_revenue" (
+    "customer_id" VARCHAR,
+    "period" DATE,
+    "revenue" DOUBLE,
+    "cost" DOUBLE,
+    _import_id BIGINT
+);
+CREATE TABLE "cashflows" (
+    "cashflow_id" VARCHAR,
+    "date" DATE,
+    "direction" VARCHAR,
+    "category" VARCHAR,
+    "amount" DOUBLE,
+    "team" VARCHAR,
+    _import_id BIGINT
+);
+CREATE TABLE "loans" (
+    "loan_id" VARCHAR,
+    "customer_id" VARCHAR,
+    "snapshot_date" DATE,
+    "outstanding" DOUBLE,
+    "days_past_due" BIGINT,
+    _import_id BIGINT
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "canonical tables, import log, rejects", V1_SQL),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The version a warehouse is at; 0 for an empty file."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the pending migrations; refuse a warehouse made by a newer release."""
+    version = current_version(con)
+    latest = migrations[-1].version
+    if version > latest:
+        raise UserError(
+            f"this warehouse is at schema version {version}, newer than this cxkpi ({latest}): upgrade cxkpi"
+        )
+    for m in migrations:
+        if m.version <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(m.sql)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, now(), ?)", [m.version, m.description]
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        version = m.version
+    return version
