@@ -1,0 +1,419 @@
+"""Import a file into a canonical table: every row accepted or set aside, in one transaction.
+
+The steps, all inside DuckDB: read the file as text cells (``sources``), rename and
+convert with a mapping (``mapping``), type and check every cell and row rule
+(``validate``), set aside duplicates of the key within the file, then upsert the valid
+rows on the table key, counting new, changed and unchanged rows. The batch is one
+transaction: a process killed mid-import leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cxkpi.config import UserError, check_tz
+from cxkpi.ingest import mapping as mappings
+from cxkpi.ingest.sources import ReadOptions, Staged, _StagedCsv, stage
+from cxkpi.ingest.validate import typed_select
+from cxkpi.schema import Table, table as get_table
+from cxkpi.warehouse import IMPORT_ID, quote
+
+Progress = Callable[[str, float], None]
+_tags = itertools.count()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did; ``read == accepted + rejected`` always."""
+
+    import_id: int
+    table: str
+    file: str
+    format: str
+    read: int
+    accepted: int
+    rejected: int
+    new: int
+    changed: int
+    unchanged: int
+    rejects_file: str | None
+    checksum: str
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    path: str | Path,
+    mapping: str | mappings.Mapping | None = None,
+    source_tz: str | None = None,
+    options: ReadOptions | None = None,
+    rejects_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one file (CSV, XLSX, Parquet or JSON Lines) into ``table_name``.
+
+    ``source_tz`` is the zone of timestamps written without an offset (option, else the
+    mapping's, else the warehouse's ``source_tz`` setting, else UTC). Rejects are written
+    beside the file as ``NAME.rejects.csv``, or into ``rejects_dir`` when given or when the
+    file's folder is read-only.
+    """
+    path = Path(path)
+    table = _table(table_name)
+    m = mappings.load(mapping) if isinstance(mapping, str) else mapping
+    if m is not None and m.table != table.name:
+        raise UserError(f"mapping {m.name} is for table {m.table}, not {table.name}")
+    read = _merge(m.read if m else ReadOptions(), options or ReadOptions())
+    tz = _source_tz(con, source_tz, m)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    checksum = _Checksum(path)
+    rejects_file = _rejects_path(path, rejects_dir)
+    report = _run_import(con, table, lambda tag: stage(con, path, read, tag), m, tz, str(path), rejects_file, progress, checksum)
+    return report
+
+
+def import_arrow(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    data: pa.Table,
+    label: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import an in-memory Arrow table through the same checks (the demo loads this way)."""
+    table = _table(table_name)
+
+    def staged(tag: str) -> Staged:
+        view = f"_arrow_{tag}"
+        con.register(view, data)
+        cells = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in data.column_names)
+        return Staged(
+            path=Path(label),
+            format="arrow",
+            columns=list(data.column_names),
+            relation_sql=f"SELECT (row_number() OVER () - 1) AS _row, {cells} FROM {view}",
+            structural=[],
+            first_line=1,
+        )
+
+    return _run_import(con, table, staged, None, "UTC", label, None, progress, None)
+
+
+def _table(name: str) -> Table:
+    try:
+        return get_table(name)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+
+
+def _merge(base: ReadOptions, override: ReadOptions) -> ReadOptions:
+    return ReadOptions(**{k: getattr(override, k) or getattr(base, k) for k in ReadOptions.__dataclass_fields__})
+
+
+def _source_tz(con: duckdb.DuckDBPyConnection, option: str | None, m: mappings.Mapping | None) -> str:
+    if option:
+        return check_tz(option)
+    if m is not None and m.source_tz:
+        return m.source_tz
+    row = con.execute("SELECT value FROM warehouse_config WHERE key = 'source_tz'").fetchone()
+    return check_tz(row[0]) if row and row[0] else "UTC"
+
+
+def _rejects_path(path: Path, rejects_dir: str | Path | None) -> Path:
+    if rejects_dir is not None:
+        folder = Path(rejects_dir)
+    elif os.access(path.parent.resolve(), os.W_OK):
+        folder = path.parent
+    else:
+        folder = Path.cwd() / "rejects"
+    return folder / f"{path.name}.rejects.csv"
+
+
+class _Checksum:
+    """SHA-256 of the file, computed in a thread while DuckDB reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self._digest = hashlib.sha256()
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        with path.open("rb") as fh:
+            while chunk := fh.read(8 << 20):
+                self._digest.update(chunk)
+
+    def value(self) -> str:
+        self._thread.join()
+        return self._digest.hexdigest()
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, step: str, progress: Progress | None) -> None:
+    """Run a statement; with a progress callback, poll DuckDB's own progress meanwhile."""
+    if progress is None:
+        con.execute(sql)
+        return
+    error: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as exc:  # re-raised in the caller's thread
+            error.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+        try:
+            done = con.query_progress()
+        except duckdb.Error:
+            done = -1
+        if done >= 0:
+            progress(step, min(done, 100.0) / 100.0)
+    progress(step, 1.0)
+    if error:
+        raise error[0]
+
+
+def _run_import(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    make_staged: Callable[[str], Staged],
+    m: mappings.Mapping | None,
+    tz: str,
+    file_label: str,
+    rejects_file: Path | None,
+    progress: Progress | None,
+    checksum: _Checksum | None,
+) -> ImportReport:
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    tag = f"{os.getpid()}_{next(_tags)}"
+    typed = f"_typed_{tag}"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        staged = make_staged(tag)
+        compiled = (
+            mappings.compile_mapping(m, table, staged.columns, file_label)
+            if m is not None
+            else mappings.identity(table, staged.columns)
+        )
+        _require_columns(table, compiled.fields, staged.columns, file_label)
+        sql, extras = typed_select(
+            table, compiled.fields, compiled.rejects, staged.relation_sql, tz, staged.decimal, staged.columns
+        )
+        try:
+            _execute(con, f"CREATE TEMP TABLE {typed} AS {sql}", "read and check", progress)
+        except duckdb.Error as exc:
+            raise UserError(f"{file_label}: cannot read ({str(exc).splitlines()[0]})") from None
+        if isinstance(staged, _StagedCsv):
+            staged.collect_structural(con)
+        if table.derive_key_from:
+            _derive_key(con, table, typed)
+        _reject_duplicates(con, table, typed, staged)
+        import_id = int(_scalar(con, "SELECT nextval('import_id_seq')"))
+        # the rejects of a file are what its latest import set aside; the log keeps the history
+        con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ?", [table.name, file_label])
+        rejected = _store_rejects(con, table, typed, staged, import_id, file_label)
+        read = int(_scalar(con, f"SELECT count(*) FROM {typed}")) + len(staged.structural)
+        _add_extra_columns(con, table, extras)
+        provided = [c.name for c in table.columns if c.name in compiled.fields or c.default is not None or c.name in table.key] + extras
+        new, changed, unchanged = _upsert(con, table, typed, provided, extras, import_id, progress)
+        digest = checksum.value() if checksum else ""
+        con.execute(
+            "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                import_id, table.name, file_label, digest, staged.format, m.name if m else None, tz,
+                started_at, datetime.now(UTC), read, read - rejected, rejected,
+                new, changed, unchanged, str(rejects_file) if rejects_file and rejected else None,
+            ],
+        )
+        con.execute(f"DROP TABLE {typed}")
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        for p in getattr(locals().get("staged"), "cleanup", []):
+            p.unlink(missing_ok=True)
+    written = _write_rejects(con, import_id, rejects_file) if rejected and rejects_file else None
+    return ImportReport(
+        import_id=import_id,
+        table=table.name,
+        file=file_label,
+        format=staged.format,
+        read=read,
+        accepted=read - rejected,
+        rejected=rejected,
+        new=new,
+        changed=changed,
+        unchanged=unchanged,
+        rejects_file=written,
+        checksum=digest,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+    row = con.execute(sql, params or []).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _require_columns(table: Table, fields: dict[str, str], columns: list[str], label: str) -> None:
+    for c in table.columns:
+        needed = c.required and c.default is None and not (c.name in table.key and table.derive_key_from)
+        if needed and c.name not in fields:
+            raise UserError(
+                f"{label}: no column {c.name!r}, required for {table.name} (columns: {', '.join(columns)}; "
+                "a mapping can rename them: --mapping)"
+            )
+
+
+def _derive_key(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> None:
+    """Give rows without an id of their own a stable one: hash of their content and rank."""
+    key = table.key[0]
+    parts = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in table.derive_key_from)
+    con.execute(
+        f"""UPDATE {typed} SET {quote(key)} = d.k FROM (
+            SELECT _row, md5(concat_ws('|', {parts}, CAST(row_number() OVER (PARTITION BY {parts} ORDER BY _row) AS VARCHAR))) AS k
+            FROM {typed} WHERE {quote(key)} IS NULL) d
+        WHERE {typed}._row = d._row"""
+    )
+
+
+def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged) -> None:
+    """Within one file the key must be unique: later rows with a seen key are set aside."""
+    keys = ", ".join(quote(k) for k in table.key)
+    on = " AND ".join(f"t.{quote(k)} = d.{quote(k)}" for k in table.key)
+    shown = " || ', ' || ".join(f"CAST(t.{quote(k)} AS VARCHAR)" for k in table.key)
+    dups = f"_dups_{typed}"
+    con.execute(
+        f"CREATE TEMP TABLE {dups} AS SELECT {keys}, min(_row) AS _first FROM {typed} "
+        f"WHERE _reason IS NULL GROUP BY {keys} HAVING count(*) > 1"
+    )
+    if _scalar(con, f"SELECT count(*) FROM {dups}"):
+        line = staged.line_of("d._first")
+        con.execute(
+            f"""UPDATE {typed} AS t SET _reason = '{'/'.join(table.key)}: duplicate ''' || {shown} || ''' (first at line ' || {line} || ')',
+                _column = '{table.key[0]}'
+            FROM {dups} d WHERE {on} AND t._row <> d._first AND t._reason IS NULL"""
+        )
+        cells = ", ".join(f"{_sql_lit(c)}: CAST(t.{quote(c)} AS VARCHAR)" for c in table.names)
+        con.execute(f"UPDATE {typed} AS t SET _raw = to_json({{{cells}}}) WHERE _raw IS NULL AND _reason IS NOT NULL")
+    con.execute(f"DROP TABLE {dups}")
+
+
+def _sql_lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _store_rejects(
+    con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged, import_id: int, label: str
+) -> int:
+    con.execute(
+        f"""INSERT INTO rejects SELECT ?, ?, ?, {staged.line_of('_row')}, _column, _reason, _raw
+            FROM {typed} WHERE _reason IS NOT NULL ORDER BY _row""",
+        [import_id, table.name, label],
+    )
+    if staged.structural:
+        con.executemany(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?, NULL, ?, ?)",
+            [[import_id, table.name, label, line, reason, raw] for line, reason, raw in staged.structural],
+        )
+    return int(_scalar(con, "SELECT count(*) FROM rejects WHERE import_id = ?", [import_id]))
+
+
+def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table, extras: list[str]) -> None:
+    """Unknown source columns are kept: each becomes a text column of the table."""
+    existing = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]
+        ).fetchall()
+    }
+    for name in extras:
+        if name not in existing:
+            con.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(name)} VARCHAR")
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    typed: str,
+    provided: list[str],
+    extras: list[str],
+    import_id: int,
+    progress: Progress | None,
+) -> tuple[int, int, int]:
+    """Insert new rows, update changed ones (provided columns only), count unchanged ones."""
+    target = quote(table.name)
+    all_cols = [*table.names, *extras]
+    cols = ", ".join(quote(c) for c in all_cols)
+    valid = f"SELECT {cols}, {import_id} AS {IMPORT_ID} FROM {typed} WHERE _reason IS NULL"
+    if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
+        _execute(con, f"INSERT INTO {target} ({cols}, {IMPORT_ID}) {valid}", "load", progress)
+        return int(_scalar(con, f"SELECT count(*) FROM {typed} WHERE _reason IS NULL")), 0, 0
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
+    compared = [c for c in provided if c not in table.key]
+    differs = (
+        f"({', '.join(f's.{quote(c)}' for c in compared)}) IS DISTINCT FROM ({', '.join(f't.{quote(c)}' for c in compared)})"
+        if compared
+        else "false"
+    )
+    status = f"_status_{typed}"
+    _execute(
+        con,
+        f"""CREATE TEMP TABLE {status} AS SELECT s._row,
+                CASE WHEN t.{quote(table.key[0])} IS NULL THEN 0 WHEN {differs} THEN 1 ELSE 2 END AS st
+            FROM {typed} s LEFT JOIN {target} t ON {on} WHERE s._reason IS NULL""",
+        "compare",
+        progress,
+    )
+    counts = dict(con.execute(f"SELECT st, count(*) FROM {status} GROUP BY st").fetchall())
+    new, changed, unchanged = (int(counts.get(i, 0)) for i in range(3))
+    if new or changed:
+        sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in compared) or f"{quote(table.key[0])} = s.{quote(table.key[0])}"
+        values = ", ".join(f"s.{quote(c)}" for c in all_cols)
+        _execute(
+            con,
+            f"""MERGE INTO {target} AS t
+                USING (SELECT s.*, {import_id} AS {IMPORT_ID} FROM {typed} s JOIN {status} x USING (_row) WHERE x.st < 2) AS s
+                ON ({on})
+                WHEN MATCHED THEN UPDATE SET {sets}, {IMPORT_ID} = s.{IMPORT_ID}
+                WHEN NOT MATCHED THEN INSERT ({cols}, {IMPORT_ID}) VALUES ({values}, s.{IMPORT_ID})""",
+            "load",
+            progress,
+        )
+    con.execute(f"DROP TABLE {status}")
+    return new, changed, unchanged
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, import_id: int, path: Path) -> str | None:
+    """The rejects of an import as CSV (line, column, reason, the row as read in JSON)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"""COPY (SELECT line, "column", reason, raw FROM rejects WHERE import_id = {int(import_id)} ORDER BY line)
+                TO {_sql_lit(str(path))} (HEADER, DELIMITER ',')"""
+        )
+    except (OSError, duckdb.Error):
+        return None
+    return str(path)

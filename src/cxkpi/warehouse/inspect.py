@@ -1,0 +1,54 @@
+"""Read-only views of the warehouse for people: table sizes and ranges, rejects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from cxkpi.config import UserError
+from cxkpi.schema import TABLES
+from cxkpi.warehouse.ddl import quote
+
+
+def table_stats(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Rows, first and last value of the table's time column, and rejects, per canonical table."""
+    rejected = dict(con.execute("SELECT table_name, count(*) FROM rejects GROUP BY 1").fetchall())
+    stats = []
+    for t in TABLES.values():
+        col = quote(t.time_column)
+        rows, first, last = con.execute(
+            f"SELECT count(*), CAST(min({col}) AS VARCHAR), CAST(max({col}) AS VARCHAR) FROM {quote(t.name)}"
+        ).fetchone() or (0, None, None)
+        stats.append({"table": t.name, "rows": int(rows), "from": first, "to": last, "rejected": int(rejected.get(t.name, 0))})
+    return stats
+
+
+def list_rejects(
+    con: duckdb.DuckDBPyConnection,
+    table: str | None = None,
+    import_id: int | None = None,
+    limit: int = 50,
+    summary: bool = False,
+) -> list[dict[str, Any]]:
+    """Rejected rows (newest import first), or counts by table and reason with ``summary``."""
+    if table is not None and table not in TABLES:
+        raise UserError(f"unknown table {table!r} (known: {', '.join(TABLES)})")
+    where, params = [], []
+    if table is not None:
+        where.append("r.table_name = ?")
+        params.append(table)
+    if import_id is not None:
+        where.append("r.import_id = ?")
+        params.append(import_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    cap = f"LIMIT {int(limit)}" if limit else ""
+    if summary:
+        sql = (f"SELECT r.table_name AS table, r.reason, count(*) AS rows FROM rejects r {clause} "
+               f"GROUP BY ALL ORDER BY rows DESC, r.reason {cap}")
+    else:
+        sql = (f"SELECT r.import_id, r.table_name AS table, r.file, r.line, r.\"column\", r.reason, r.raw "
+               f"FROM rejects r {clause} ORDER BY r.import_id DESC, r.line {cap}")
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
