@@ -105,7 +105,7 @@ def import_arrow(
             path=Path(label),
             format="arrow",
             columns=list(data.column_names),
-            relation_sql=f"SELECT (row_number() OVER () - 1) AS _row, {cells} FROM {view}",
+            relation_sql=f"SELECT {cells} FROM {view}",
             structural=[],
             first_line=1,
         )
@@ -214,7 +214,8 @@ def _run_import(
         )
         _require_columns(table, compiled.fields, staged.columns, file_label)
         sql, extras = typed_select(
-            table, compiled.fields, compiled.rejects, staged.relation_sql, tz, staged.decimal, staged.columns
+            table, compiled.fields, compiled.rejects, staged.relation_sql, tz, staged.decimal, staged.columns,
+            staged.line_column,
         )
         try:
             _execute(con, f"CREATE TEMP TABLE {typed} AS {sql}", "read and check", progress)
@@ -293,9 +294,9 @@ def _derive_key(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> Non
     parts = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in table.derive_key_from)
     con.execute(
         f"""UPDATE {typed} SET {quote(key)} = d.k FROM (
-            SELECT _row, md5(concat_ws('|', {parts}, CAST(row_number() OVER (PARTITION BY {parts} ORDER BY _row) AS VARCHAR))) AS k
+            SELECT rowid AS r, md5(concat_ws('|', {parts}, CAST(row_number() OVER (PARTITION BY {parts} ORDER BY rowid) AS VARCHAR))) AS k
             FROM {typed} WHERE {quote(key)} IS NULL) d
-        WHERE {typed}._row = d._row"""
+        WHERE {typed}.rowid = d.r"""
     )
 
 
@@ -305,16 +306,17 @@ def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: Table, typed: str,
     on = " AND ".join(f"t.{quote(k)} = d.{quote(k)}" for k in table.key)
     shown = " || ', ' || ".join(f"CAST(t.{quote(k)} AS VARCHAR)" for k in table.key)
     dups = f"_dups_{typed}"
+    first_line = ", arg_min(_line, rowid) AS _first_line" if staged.line_column else ""
     con.execute(
-        f"CREATE TEMP TABLE {dups} AS SELECT {keys}, min(_row) AS _first FROM {typed} "
+        f"CREATE TEMP TABLE {dups} AS SELECT {keys}, min(rowid) AS _first{first_line} FROM {typed} "
         f"WHERE _reason IS NULL GROUP BY {keys} HAVING count(*) > 1"
     )
     if _scalar(con, f"SELECT count(*) FROM {dups}"):
-        line = staged.line_of("d._first")
+        line = "d._first_line" if staged.line_column else staged.line_of("d._first")
         con.execute(
             f"""UPDATE {typed} AS t SET _reason = '{'/'.join(table.key)}: duplicate ''' || {shown} || ''' (first at line ' || {line} || ')',
                 _column = '{table.key[0]}'
-            FROM {dups} d WHERE {on} AND t._row <> d._first AND t._reason IS NULL"""
+            FROM {dups} d WHERE {on} AND t.rowid <> d._first AND t._reason IS NULL"""
         )
         cells = ", ".join(f"{_sql_lit(c)}: CAST(t.{quote(c)} AS VARCHAR)" for c in table.names)
         con.execute(f"UPDATE {typed} AS t SET _raw = to_json({{{cells}}}) WHERE _raw IS NULL AND _reason IS NOT NULL")
@@ -329,8 +331,8 @@ def _store_rejects(
     con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged, import_id: int, label: str
 ) -> int:
     con.execute(
-        f"""INSERT INTO rejects SELECT ?, ?, ?, {staged.line_of('_row')}, _column, _reason, _raw
-            FROM {typed} WHERE _reason IS NOT NULL ORDER BY _row""",
+        f"""INSERT INTO rejects SELECT ?, ?, ?, {staged.line_of('rowid')}, _column, _reason, _raw
+            FROM {typed} WHERE _reason IS NOT NULL ORDER BY rowid""",
         [import_id, table.name, label],
     )
     if staged.structural:
@@ -369,7 +371,12 @@ def _upsert(
     cols = ", ".join(quote(c) for c in all_cols)
     valid = f"SELECT {cols}, {import_id} AS {IMPORT_ID} FROM {typed} WHERE _reason IS NULL"
     if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
-        _execute(con, f"INSERT INTO {target} ({cols}, {IMPORT_ID}) {valid}", "load", progress)
+        # rows need no order in the warehouse: let DuckDB write them in parallel
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            _execute(con, f"INSERT INTO {target} ({cols}, {IMPORT_ID}) {valid}", "load", progress)
+        finally:
+            con.execute("SET preserve_insertion_order = true")
         return int(_scalar(con, f"SELECT count(*) FROM {typed} WHERE _reason IS NULL")), 0, 0
     on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
     compared = [c for c in provided if c not in table.key]
@@ -381,7 +388,7 @@ def _upsert(
     status = f"_status_{typed}"
     _execute(
         con,
-        f"""CREATE TEMP TABLE {status} AS SELECT s._row,
+        f"""CREATE TEMP TABLE {status} AS SELECT s.rowid AS _r,
                 CASE WHEN t.{quote(table.key[0])} IS NULL THEN 0 WHEN {differs} THEN 1 ELSE 2 END AS st
             FROM {typed} s LEFT JOIN {target} t ON {on} WHERE s._reason IS NULL""",
         "compare",
@@ -395,7 +402,7 @@ def _upsert(
         _execute(
             con,
             f"""MERGE INTO {target} AS t
-                USING (SELECT s.*, {import_id} AS {IMPORT_ID} FROM {typed} s JOIN {status} x USING (_row) WHERE x.st < 2) AS s
+                USING (SELECT s.*, {import_id} AS {IMPORT_ID} FROM {typed} s JOIN {status} x ON s.rowid = x._r WHERE x.st < 2) AS s
                 ON ({on})
                 WHEN MATCHED THEN UPDATE SET {sets}, {IMPORT_ID} = s.{IMPORT_ID}
                 WHEN NOT MATCHED THEN INSERT ({cols}, {IMPORT_ID}) VALUES ({values}, s.{IMPORT_ID})""",

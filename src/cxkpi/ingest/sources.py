@@ -47,8 +47,9 @@ class ReadOptions:
 class Staged:
     """A file seen as text cells.
 
-    ``relation_sql`` selects ``_row`` plus one VARCHAR column per source column (names in
-    ``columns``); ``line_sql(row)`` turns a record number into the file's line number.
+    ``relation_sql`` selects one VARCHAR column per source column (names in ``columns``),
+    in file order, plus ``_line`` when ``line_column``; otherwise ``line_of(row)`` turns a
+    record number (the rowid of the table the relation is stored in) into the file's line.
     """
 
     path: Path
@@ -61,6 +62,7 @@ class Staged:
     encoding: str | None = None
     decimal: str = "."
     cleanup: list[Path] = field(default_factory=list)
+    line_column: bool = False
 
     def line_of(self, row_sql: str) -> str:
         """SQL for the file line of record ``row_sql``: skips the lines set aside before it.
@@ -68,6 +70,8 @@ class Staged:
         Exact for files whose records hold no line break inside quotes (the usual export);
         XLSX/Parquet rows and JSON lines are exact always.
         """
+        if self.line_column:
+            return "_line"
         lines = sorted(line for line, _, _ in self.structural)
         if self.format != "csv" or not lines:
             return f"({row_sql} + {self.first_line})"
@@ -226,7 +230,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions,
         path=path,
         format="csv",
         columns=columns,
-        relation_sql=f"SELECT (row_number() OVER () - 1) AS _row, {names} FROM {reader}",
+        relation_sql=f"SELECT {names} FROM {reader}",
         structural=[],
         first_line=2,
         delimiter=delimiter,
@@ -295,7 +299,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Staged
         raise UserError(f"{path}: no JSON object found (one object per line expected)")
     cells = ", ".join(f"j->>{_sql_str('$.' + _json_key(k))} AS {quote(k)}" for k in keys)
     relation = (
-        f"SELECT _row, {cells} FROM {table} "
+        f"SELECT _row + 1 AS _line, {cells} FROM {table} "
         "WHERE j IS NOT NULL AND coalesce(json_valid(j) AND json_type(j) = 'OBJECT', false)"
     )
     return Staged(
@@ -305,6 +309,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Staged
         relation_sql=relation,
         structural=[(int(r) + 1, "unreadable record: not a JSON object", str(raw)) for r, raw in bad],
         first_line=1,
+        line_column=True,
     )
 
 
@@ -324,7 +329,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Stag
         path=path,
         format="parquet",
         columns=columns,
-        relation_sql=f"SELECT file_row_number AS _row, {cells} FROM read_parquet({src}, file_row_number=true)",
+        relation_sql=f"SELECT {cells} FROM read_parquet({src})",
         structural=[],
         first_line=1,
     )
@@ -383,9 +388,10 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions
         path=path,
         format="xlsx",
         columns=columns,
-        relation_sql=f"SELECT (_line - 2) AS _row, {names_sql} FROM {view}",
+        relation_sql=f"SELECT _line, {names_sql} FROM {view}",
         structural=structural,
         first_line=2,
+        line_column=True,
     )
 
 

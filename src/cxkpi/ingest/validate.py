@@ -167,8 +167,9 @@ def typed_select(
     source_tz: str,
     decimal: str,
     raw_columns: list[str],
+    line_column: bool = False,
 ) -> tuple[str, list[str]]:
-    """A SELECT giving ``_row``, typed canonical columns, extra text columns, ``_reason``, ``_column``, ``_raw``.
+    """A SELECT giving (``_line`` when ``line_column``), typed canonical columns, extra text columns, ``_reason``, ``_column``, ``_raw``.
 
     ``fields`` maps target names to text expressions over ``relation``; canonical columns
     absent from it stay NULL (and take their default). Returns the SQL and the extra names.
@@ -199,17 +200,18 @@ def typed_select(
         m_reason, m_first = reason_sql(mapped)
         reason, first = f"coalesce({m_reason}, {reason})", f"coalesce({m_first}, {first})"
     extras = [n for n in fields if not table.has(n)]
-    outer = ["_row"]
+    lead = ["_line"] if line_column else []
+    outer = list(lead)
     outer += [f"{finals[c.name]} AS {quote(c.name)}" for c in table.columns]
     outer += [f"{cells[n]} AS {quote(n)}" for n in extras]
     outer += [f"{reason} AS _reason", f"{first} AS _column"]
     outer += list(raw_refs.values())
     pack = ", ".join(f"{_lit(c)}: {ref}" for c, ref in raw_refs.items())
-    keep = ["_row", *(quote(c.name) for c in table.columns), *(quote(n) for n in extras), "_reason", "_column"]
+    keep = [*lead, *(quote(c.name) for c in table.columns), *(quote(n) for n in extras), "_reason", "_column"]
     raw = f"CASE WHEN _reason IS NOT NULL THEN to_json({{{pack}}}) END" if pack else "NULL"
     sql = (
         f"SELECT {', '.join(keep)}, {raw} AS _raw FROM ("
-        f"SELECT {', '.join(outer)} FROM (SELECT _row, {inner} FROM ({relation})))"
+        f"SELECT {', '.join(outer)} FROM (SELECT {''.join(l + ', ' for l in lead)}{inner} FROM ({relation})))"
     )
     return sql, extras
 
