@@ -88,13 +88,25 @@ def build_calendar() -> Calendar:
     n_period_slots = end // SLOT
     start_date = PERIOD_START.date()
 
-    slot_day = np.empty(n_slots, dtype=np.int32)
-    slot_hour = np.empty(n_slots, dtype=np.float64)
+    # Local = UTC + offset; the offset is read from zoneinfo at every UTC hour (cheap,
+    # and exact since Paris changes offset on the hour).
     utc = ZoneInfo("UTC")
-    for i in range(n_slots):
-        local = datetime.fromtimestamp(t0 + i * SLOT, utc).astimezone(PARIS)
-        slot_day[i] = (local.date() - start_date).days
-        slot_hour[i] = local.hour + local.minute / 60.0
+    hours = np.arange(0, n_slots * SLOT, 3600, dtype=np.int64)
+    offset_h = np.array(
+        [datetime.fromtimestamp(t0 + int(h), utc).astimezone(PARIS).utcoffset().total_seconds() for h in hours[::24]],
+        dtype=np.int64,
+    )
+    offset = np.repeat(offset_h, 24)[: hours.size]
+    for i in np.flatnonzero(np.diff(offset_h)):  # a DST change happens inside that day
+        for j in range(i * 24, min((i + 1) * 24 + 1, hours.size)):
+            off = datetime.fromtimestamp(t0 + int(hours[j]), utc).astimezone(PARIS).utcoffset()
+            offset[j] = int(off.total_seconds()) if off is not None else 0
+    slot_offset = np.repeat(offset, 2)[:n_slots]
+    local = t0 + np.arange(n_slots, dtype=np.int64) * SLOT + slot_offset  # local wall clock as epoch
+    epoch_day = (local // 86400).astype(np.int64)
+    start_epoch_day = (start_date - date(1970, 1, 1)).days
+    slot_day = (epoch_day - start_epoch_day).astype(np.int32)
+    slot_hour = (local % 86400) / 3600.0
 
     n_days = int(slot_day[-1]) + 1
     n_period_days = (PERIOD_END.date() - start_date).days

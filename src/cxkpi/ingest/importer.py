@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -272,7 +273,7 @@ def _run_import(
     )
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
     row = con.execute(sql, params or []).fetchone()
     assert row is not None
     return row[0]

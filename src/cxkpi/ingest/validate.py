@@ -50,10 +50,11 @@ def typed_expr(column: Column, cell: str, source_tz: str, decimal: str) -> str:
             return f"(CASE WHEN {number} = round({number}) AND abs({number}) < 9e18 THEN CAST({number} AS BIGINT) END)"
         return f"(CASE WHEN isfinite({number}) THEN {number} END)"
     if t is ColumnType.BOOL:
-        words = lambda ws: ", ".join(_lit(w) for w in ws)  # noqa: E731
+        true_words = ", ".join(_lit(w) for w in TRUE_WORDS)
+        false_words = ", ".join(_lit(w) for w in FALSE_WORDS)
         return (
-            f"(CASE WHEN lower({cell}) IN ({words(TRUE_WORDS)}) THEN true "
-            f"WHEN lower({cell}) IN ({words(FALSE_WORDS)}) THEN false END)"
+            f"(CASE WHEN lower({cell}) IN ({true_words}) THEN true "
+            f"WHEN lower({cell}) IN ({false_words}) THEN false END)"
         )
     if t is ColumnType.DATE:
         return f"TRY_CAST({cell} AS DATE)"

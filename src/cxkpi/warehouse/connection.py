@@ -24,7 +24,7 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
         raise UserError(f"no warehouse at {path} (run 'cxkpi demo' or 'cxkpi import' first)")
     if path.parent and not path.parent.exists():
         raise UserError(f"folder {path.parent} does not exist")
-    config = {"preserve_insertion_order": "true"}
+    config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": True}
     if os.environ.get(MEMORY_ENV):
         config["memory_limit"] = os.environ[MEMORY_ENV]
     try:

@@ -34,7 +34,8 @@ def list_rejects(
     """Rejected rows (newest import first), or counts by table and reason with ``summary``."""
     if table is not None and table not in TABLES:
         raise UserError(f"unknown table {table!r} (known: {', '.join(TABLES)})")
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if table is not None:
         where.append("r.table_name = ?")
         params.append(table)
