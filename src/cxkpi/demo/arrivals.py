@@ -58,6 +58,9 @@ INCIDENTS: tuple[tuple[date, tuple[float, float], int, dict[int, float]], ...] =
     (date(2026, 6, 9), (8.0, 14.0), BANQUE_EN_LIGNE, {PHONE: 0.5, CHAT: 0.9, EMAIL: 0.4, SOCIAL: 1.5}),
 )
 
+#: Contacts pushed back to the next opening arrive within its first hours (in slots).
+SNAP_SPREAD_SLOTS = 8
+
 #: Channel choice of a customer who escalates a failed self-care session or comes back.
 FOLLOW_UP_MIX = (0.55, 0.12, 0.18, 0.02, 0.03, 0.05, 0.05, 0.0)
 
@@ -194,11 +197,18 @@ def snap_to_open(
     Returns NaN where the channel does not open again within the simulated horizon.
     """
     out = t.astype(np.float64).copy()
-    slot = np.minimum((t // SLOT).astype(np.int64), masks.shape[1] - 1)
+    n_slots = masks.shape[1]
+    slot = np.minimum((t // SLOT).astype(np.int64), n_slots - 1)
     closed = ~masks[channel, slot]
     if closed.any():
         ns = nxt[channel[closed], slot[closed]]
-        moved = np.where(ns >= 0, ns * float(SLOT) + np.floor(rng.random(ns.size) * SLOT), np.nan)
+        # Spread over the first hours of the next opening, not all at the opening bell.
+        later = ns + (rng.random(ns.size) * SNAP_SPREAD_SLOTS).astype(np.int64)
+        ok = (ns >= 0) & (later < n_slots)
+        later = np.where(ok, later, 0)
+        ok &= masks[channel[closed], later]
+        first = np.where(ok, later, ns)
+        moved = np.where(ns >= 0, first * float(SLOT) + np.floor(rng.random(ns.size) * SLOT), np.nan)
         out[closed] = moved
     return out
 

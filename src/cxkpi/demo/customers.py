@@ -20,9 +20,9 @@ CUSTOMERS_AT_SCALE_1 = 78_000
 YEAR = 365.25 * 86400.0
 #: Yearly churn hazard of a customer with a flawless experience, and the hazard ratio of
 #: one unit of bad experience (capped).
-BASE_CHURN_HAZARD = 0.065
-BAD_EXPERIENCE_LOG_HR = 0.42
-BAD_EXPERIENCE_CAP = 6.0
+BASE_CHURN_HAZARD = 0.05
+BAD_EXPERIENCE_LOG_HR = 0.55
+BAD_EXPERIENCE_CAP = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def customer_base(cal: Calendar, scale: float, rng: np.random.Generator) -> Cust
     months = rng.choice(12, size=int(new.sum()), p=month_w / month_w.sum())
     acquired[new] = (months + rng.random(months.size)) * (cal.end / 12.0)
     acquired = np.floor(np.minimum(acquired, cal.end - 86400.0))
-    weight = rng.gamma(1.5, 1.0 / 1.5, n) * np.asarray(SEGMENT_PROPENSITY)[segment]
+    weight = rng.gamma(2.5, 1.0 / 2.5, n) * np.asarray(SEGMENT_PROPENSITY)[segment]
     weight[new] *= 1.25  # onboarding questions
     order = np.argsort(acquired, kind="stable")
     segment, language, acquired, weight = segment[order], language[order], acquired[order], weight[order]

@@ -67,7 +67,7 @@ TALK_SIGMA = 0.6
 WRAP_SIGMA = 0.5
 
 #: Median patience (seconds) of customers waiting on real-time channels.
-PATIENCE_MEDIAN = (95.0, 0.0, 150.0, 120.0, 0.0, 0.0, 0.0, 0.0)
+PATIENCE_MEDIAN = (150.0, 0.0, 210.0, 240.0, 0.0, 0.0, 0.0, 0.0)
 PATIENCE_SIGMA = 0.9
 SHORT_PATIENCE_SHARE = 0.06  # hang up at the welcome message: the "short abandons"
 
@@ -187,8 +187,8 @@ POOLS = (
     Pool("TEL_PART", (PHONE,), True, beta=1.0, min_staff=2, busy_inflation=1.16),
     Pool("TEL_PRO", (PHONE,), True, beta=0.9, min_staff=1, busy_inflation=1.12),
     Pool("TEL_PATRI", (PHONE,), True, beta=0.8, min_staff=1, busy_inflation=1.10),
-    Pool("VISIO", (VIDEO,), True, beta=0.7, min_staff=1, busy_inflation=1.05),
-    Pool("CHAT", (CHAT,), True, beta=0.9, min_staff=1, busy_inflation=1.08),
+    Pool("VISIO", (VIDEO,), True, beta=1.0, min_staff=2, busy_inflation=1.05),
+    Pool("CHAT", (CHAT,), True, beta=1.2, min_staff=2, busy_inflation=1.08),
     Pool("ECRIT", (EMAIL, WEB_FORM), False, busy_inflation=1.06),
     Pool("SOCIAL_SMS", (SOCIAL, SMS), False, busy_inflation=1.03),
 )
@@ -229,16 +229,16 @@ class Group:
 
 
 GROUPS = (
-    Group(TEL_PART, LYON, (0, 1), 0.55, 2.6),
+    Group(TEL_PART, LYON, (0, 1), 0.55, 2.35),
     Group(TEL_PART, RABAT, (4,), 0.45, 4.4, staffing_factor=0.88),
-    Group(TEL_PRO, LYON, (2,), 1.0, 2.6),
-    Group(TEL_PATRI, LYON, (2,), 1.0, 2.6),
-    Group(VISIO, LYON, (2,), 1.0, 2.6),
+    Group(TEL_PRO, LYON, (2,), 1.0, 2.35),
+    Group(TEL_PATRI, LYON, (2,), 1.0, 2.35),
+    Group(VISIO, LYON, (2,), 1.0, 2.35),
     Group(CHAT_POOL, RABAT, (5,), 0.6, 4.4, staffing_factor=0.9),
-    Group(CHAT_POOL, LYON, (3,), 0.4, 2.6),
+    Group(CHAT_POOL, LYON, (3,), 0.4, 2.35),
     Group(ECRIT, RABAT, (5,), 0.7, 4.4, staffing_factor=0.93),
-    Group(ECRIT, LYON, (3,), 0.3, 2.6),
-    Group(SOCIAL_SMS, LYON, (3,), 1.0, 2.6),
+    Group(ECRIT, LYON, (3,), 0.3, 2.35),
+    Group(SOCIAL_SMS, LYON, (3,), 1.0, 2.35),
 )
 
 # --- agent states, surveys, quality --------------------------------------------------

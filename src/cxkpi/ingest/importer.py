@@ -29,6 +29,7 @@ from cxkpi.ingest.sources import ReadOptions, Staged, _StagedCsv, stage
 from cxkpi.ingest.validate import typed_select
 from cxkpi.schema import Table, table as get_table
 from cxkpi.warehouse import IMPORT_ID, quote
+from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_next_inbound
 
 Progress = Callable[[str, float], None]
 _tags = itertools.count()
@@ -234,7 +235,10 @@ def _run_import(
         read = int(_scalar(con, f"SELECT count(*) FROM {typed}")) + len(staged.structural)
         _add_extra_columns(con, table, extras)
         provided = [c.name for c in table.columns if c.name in compiled.fields or c.default is not None or c.name in table.key] + extras
+        affected = _touched_customers(con, table, typed)
         new, changed, unchanged = _upsert(con, table, typed, provided, extras, import_id, progress)
+        if affected and (new or changed):
+            refresh_next_inbound(con, None if affected == "all" else f"SELECT customer_id FROM {affected}")
         digest = checksum.value() if checksum else ""
         con.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -342,6 +346,25 @@ def _store_rejects(
             [[import_id, table.name, label, line, reason, raw] for line, reason, raw in staged.structural],
         )
     return int(_scalar(con, "SELECT count(*) FROM rejects WHERE import_id = ?", [import_id]))
+
+
+def _touched_customers(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> str | None:
+    """For tables with derived columns: the customers a batch touches, as a temp table name
+    (``"all"`` when the table is empty, where a full refresh is cheaper)."""
+    if table.name not in DERIVED_COLUMNS:
+        return None
+    if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {quote(table.name)} LIMIT 1)"):
+        return "all"
+    name = f"_touched_{typed}"
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
+    con.execute(
+        f"""CREATE TEMP TABLE {name} AS
+            SELECT customer_id FROM {typed} WHERE _reason IS NULL AND customer_id IS NOT NULL
+            UNION
+            SELECT t.customer_id FROM {quote(table.name)} t JOIN {typed} s ON {on}
+            WHERE s._reason IS NULL AND t.customer_id IS NOT NULL"""
+    )
+    return name
 
 
 def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table, extras: list[str]) -> None:

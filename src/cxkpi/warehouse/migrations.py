@@ -159,8 +159,37 @@ CREATE TABLE "loans" (
 );
 """
 
+V2_SQL = """
+ALTER TABLE contacts ADD COLUMN next_inbound_at TIMESTAMPTZ;
+ALTER TABLE contacts ADD COLUMN next_same_reason_at TIMESTAMPTZ;
+
+WITH scope AS (
+    SELECT contact_id, customer_id, reason, created_at, direction = 'inbound' AND customer_id IS NOT NULL AS eligible
+    FROM contacts ),
+times AS (SELECT DISTINCT customer_id, created_at FROM scope WHERE eligible),
+nxt AS (SELECT customer_id, created_at,
+               lead(created_at) OVER (PARTITION BY customer_id ORDER BY created_at) AS next_inbound_at FROM times),
+rtimes AS (SELECT DISTINCT customer_id, reason, created_at FROM scope WHERE eligible AND reason IS NOT NULL),
+rnxt AS (SELECT customer_id, reason, created_at,
+                lead(created_at) OVER (PARTITION BY customer_id, reason ORDER BY created_at) AS next_same_reason_at
+         FROM rtimes),
+res AS (
+    SELECT s.contact_id,
+           CASE WHEN s.eligible THEN n.next_inbound_at END AS next_inbound_at,
+           CASE WHEN s.eligible THEN r.next_same_reason_at END AS next_same_reason_at
+    FROM scope s
+    LEFT JOIN nxt n ON n.customer_id = s.customer_id AND n.created_at = s.created_at
+    LEFT JOIN rnxt r ON r.customer_id = s.customer_id AND r.reason = s.reason AND r.created_at = s.created_at)
+UPDATE contacts SET next_inbound_at = res.next_inbound_at, next_same_reason_at = res.next_same_reason_at
+FROM res
+WHERE contacts.contact_id = res.contact_id
+  AND (contacts.next_inbound_at IS DISTINCT FROM res.next_inbound_at
+       OR contacts.next_same_reason_at IS DISTINCT FROM res.next_same_reason_at);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log, rejects", V1_SQL),
+    Migration(2, "contacts: next inbound contact of the same customer (FCR, repeat contacts)", V2_SQL),
 )
 
 LATEST = MIGRATIONS[-1].version

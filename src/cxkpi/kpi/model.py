@@ -1,0 +1,117 @@
+"""The vocabulary of KPI declarations: units, directions, grains, parameters, measures, KPIs.
+
+A KPI is data: labels, a formula, a unit, a direction, the dimensions it accepts and the
+measures it is computed from. Measures are aggregations of one *source* (a table seen by
+one of its timestamps); KPIs combine measures, so a monthly rate is always the ratio of
+monthly sums, never a mean of daily rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Unit(StrEnum):
+    RATE = "rate"  # a fraction in [0, 1]
+    POINTS = "points"  # NPS, in [-100, 100]
+    SECONDS = "seconds"
+    COUNT = "count"
+    CURRENCY = "currency"
+    SCORE = "score"  # a mean of a scale (CSAT 1-5, CES 1-7, quality 0-100, sentiment -1..1)
+    PER_HOUR = "per_hour"
+
+
+class Direction(StrEnum):
+    HIGHER = "higher_is_better"
+    LOWER = "lower_is_better"
+    NEUTRAL = "neutral"
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A configurable parameter of one or more KPIs, with its default."""
+
+    name: str
+    default: Any
+    doc: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One aggregation of a source: ``build(table, params)`` returns an Ibis scalar expression.
+
+    ``table`` is the source's enriched table (derived columns included); measures of one
+    source are computed together in one grouped aggregation.
+    """
+
+    name: str
+    source: str
+    build: Callable[[Any, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A KPI declaration; ``compute(measures, params)`` turns a group's measure values into the KPI value."""
+
+    name: str
+    label_en: str
+    label_fr: str
+    definition_en: str
+    definition_fr: str
+    formula: str
+    unit: Unit
+    direction: Direction
+    measures: tuple[str, ...]
+    compute: Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
+    dimensions: tuple[str, ...]
+    inputs: tuple[str, ...]
+    params: tuple[str, ...] = ()
+    min_grain: Grain = Grain.DAY
+    counts: tuple[str, ...] = field(default=())  # measures shown by --with-counts (default: all)
+
+    @property
+    def shown_counts(self) -> tuple[str, ...]:
+        return self.counts or self.measures
+
+    def label(self, lang: str) -> str:
+        return self.label_fr if lang == "fr" else self.label_en
+
+    def definition(self, lang: str) -> str:
+        return self.definition_fr if lang == "fr" else self.definition_en
+
+
+KpiValue = Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
+
+
+def ratio(num: str, den: str, scale: float = 1.0) -> KpiValue:
+    """``scale * num / den``; null when the denominator is 0 or missing (no eligible rows)."""
+
+    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+        n, d = m.get(num), m.get(den)
+        if d is None or n is None or d == 0:
+            return None
+        return scale * float(n) / float(d)
+
+    return f
+
+
+def value(measure: str) -> KpiValue:
+    """The measure itself: null when the group has no row of the measure's source."""
+
+    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+        v = m.get(measure)
+        return None if v is None else float(v)
+
+    return f

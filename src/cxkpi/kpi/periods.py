@@ -1,0 +1,100 @@
+"""Reporting periods: cut in the reporting time zone, DST-correct, labelled as SPEC §3 says.
+
+Labels: day ``2026-03-05``, week ``2026-W10`` (ISO week, Monday first), month ``2026-03``,
+quarter ``2026-Q1``, year ``2026``. Boundaries are local midnights converted to UTC with
+zoneinfo, so a spring-forward day lasts 23 hours and an autumn one 25.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from cxkpi.config import UserError
+from cxkpi.kpi.model import Grain
+
+IBIS_UNITS = {Grain.DAY: "D", Grain.WEEK: "W", Grain.MONTH: "M", Grain.QUARTER: "Q", Grain.YEAR: "Y"}
+
+
+def parse_grain(text: str) -> Grain:
+    try:
+        return Grain(text)
+    except ValueError:
+        raise UserError(f"unknown grain {text!r} (use {', '.join(g.value for g in Grain)})") from None
+
+
+def parse_date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} expects a date YYYY-MM-DD, got {text!r}") from None
+
+
+def local_midnight_utc(day: date, tz: str) -> datetime:
+    """The UTC instant of local midnight starting ``day`` in ``tz``."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def period_start(day: date, grain: Grain) -> date:
+    """First day of the period of ``grain`` containing ``day``."""
+    if grain is Grain.DAY:
+        return day
+    if grain is Grain.WEEK:
+        return day - timedelta(days=day.weekday())
+    if grain is Grain.MONTH:
+        return day.replace(day=1)
+    if grain is Grain.QUARTER:
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if grain is Grain.YEAR:
+        return date(day.year, 1, 1)
+    raise ValueError(grain)
+
+
+def next_start(start: date, grain: Grain) -> date:
+    """First day of the period after the one starting on ``start``."""
+    if grain is Grain.DAY:
+        return start + timedelta(days=1)
+    if grain is Grain.WEEK:
+        return start + timedelta(days=7)
+    months = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[grain]
+    index = start.year * 12 + start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def label(start: date, grain: Grain) -> str:
+    """The period's label, from its first day."""
+    if grain is Grain.DAY:
+        return start.isoformat()
+    if grain is Grain.WEEK:
+        iso = start.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if grain is Grain.MONTH:
+        return f"{start.year}-{start.month:02d}"
+    if grain is Grain.QUARTER:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if grain is Grain.YEAR:
+        return str(start.year)
+    raise ValueError(grain)
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+
+
+def periods(first: date, last: date, grain: Grain, tz: str) -> list[Period]:
+    """The periods of ``grain`` covering the local days ``first``..``last`` (inclusive)."""
+    if grain is Grain.ALL:
+        return [Period("all", local_midnight_utc(first, tz), local_midnight_utc(last + timedelta(days=1), tz))]
+    out = []
+    start = period_start(first, grain)
+    while start <= last:
+        nxt = next_start(start, grain)
+        out.append(Period(label(start, grain), local_midnight_utc(start, tz), local_midnight_utc(nxt, tz)))
+        start = nxt
+    return out

@@ -1,0 +1,47 @@
+"""Per-row derivations kept in the warehouse so that KPI queries stay pure aggregations.
+
+``contacts.next_inbound_at``: for an inbound contact with a customer, the time of that
+customer's next inbound contact strictly after it, on any channel; ``next_same_reason_at``
+the same for the same reason (null reasons never match). Null for other contacts. The
+importer refreshes them for every customer a batch touches (new rows, and the former
+customer of a changed row), so they stay exact under incremental and overlapping imports.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+NEXT_INBOUND_SQL = """
+WITH scope AS (
+    SELECT contact_id, customer_id, reason, created_at, direction = 'inbound' AND customer_id IS NOT NULL AS eligible
+    FROM contacts {where}),
+times AS (SELECT DISTINCT customer_id, created_at FROM scope WHERE eligible),
+nxt AS (SELECT customer_id, created_at,
+               lead(created_at) OVER (PARTITION BY customer_id ORDER BY created_at) AS next_inbound_at FROM times),
+rtimes AS (SELECT DISTINCT customer_id, reason, created_at FROM scope WHERE eligible AND reason IS NOT NULL),
+rnxt AS (SELECT customer_id, reason, created_at,
+                lead(created_at) OVER (PARTITION BY customer_id, reason ORDER BY created_at) AS next_same_reason_at
+         FROM rtimes),
+res AS (
+    SELECT s.contact_id,
+           CASE WHEN s.eligible THEN n.next_inbound_at END AS next_inbound_at,
+           CASE WHEN s.eligible THEN r.next_same_reason_at END AS next_same_reason_at
+    FROM scope s
+    LEFT JOIN nxt n ON n.customer_id = s.customer_id AND n.created_at = s.created_at
+    LEFT JOIN rnxt r ON r.customer_id = s.customer_id AND r.reason = s.reason AND r.created_at = s.created_at)
+UPDATE contacts SET next_inbound_at = res.next_inbound_at, next_same_reason_at = res.next_same_reason_at
+FROM res
+WHERE contacts.contact_id = res.contact_id
+  AND (contacts.next_inbound_at IS DISTINCT FROM res.next_inbound_at
+       OR contacts.next_same_reason_at IS DISTINCT FROM res.next_same_reason_at)
+"""
+
+
+def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
+    """Recompute the next-inbound columns, for all contacts or those of ``customers``
+    (a SQL query returning a ``customer_id`` column)."""
+    where = f"WHERE customer_id IN ({customers})" if customers else ""
+    con.execute(NEXT_INBOUND_SQL.format(where=where))
+
+
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"contacts": ("next_inbound_at", "next_same_reason_at")}

@@ -1,0 +1,149 @@
+"""Query engines behind one portable layer (Ibis): DuckDB embedded, Apache Spark distributed.
+
+KPI definitions are Ibis expressions and never know the engine. The few operations Ibis
+does not translate portably (UTC to local wall time, exact epoch microseconds) are
+provided here per engine, as the ``Engine`` object's functions: this module is the only
+place that names an engine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.datatypes as dt
+
+from cxkpi.config import UserError
+from cxkpi.schema import TABLES
+
+UTC_TS = dt.Timestamp(timezone="UTC")
+
+
+class EngineKind(StrEnum):
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _duck_local(tz: str, ts: UTC_TS) -> dt.Timestamp():  # type: ignore[valid-type]
+    """DuckDB: the wall-clock time of ``ts`` in zone ``tz``."""
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duck_epoch_us(ts: UTC_TS) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB: microseconds since 1970-01-01 UTC."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_local(ts: UTC_TS, tz: str) -> dt.Timestamp():  # type: ignore[valid-type]
+    """Spark: the wall-clock time of ``ts`` in zone ``tz`` (session zone UTC)."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_epoch_us(ts: UTC_TS) -> dt.int64:  # type: ignore[valid-type]
+    """Spark: microseconds since 1970-01-01 UTC."""
+
+
+@dataclass
+class Engine:
+    """An Ibis backend plus the engine-specific pieces the KPI layer needs."""
+
+    kind: EngineKind
+    backend: Any
+    _local: Callable[[Any, str], Any]
+    _epoch_us: Callable[[Any], Any]
+    raw: Any = None  # the DuckDB connection, when the engine is DuckDB
+
+    def table(self, name: str) -> Any:
+        return self.backend.table(name)
+
+    def has_table(self, name: str) -> bool:
+        try:
+            self.backend.table(name)
+        except Exception:  # each backend raises its own "not found"
+            return False
+        return True
+
+    def local_time(self, ts: Any, tz: str) -> Any:
+        """Naive wall-clock timestamp of a UTC timestamp expression in zone ``tz``."""
+        return self._local(ts, tz)
+
+    def epoch_us(self, ts: Any) -> Any:
+        """Exact microseconds since the epoch (int64) of a timestamp expression."""
+        return self._epoch_us(ts)
+
+    def seconds_between(self, start: Any, end: Any) -> Any:
+        """``end - start`` in seconds (float64), exact to the microsecond on every engine."""
+        return (self.epoch_us(end) - self.epoch_us(start)).cast("float64") / 1_000_000.0
+
+
+def duckdb_engine(con: duckdb.DuckDBPyConnection) -> Engine:
+    """The embedded engine over an open warehouse connection."""
+    return Engine(
+        kind=EngineKind.DUCKDB,
+        backend=ibis.duckdb.from_connection(con),
+        _local=lambda ts, tz: _duck_local(tz, ts),
+        _epoch_us=_duck_epoch_us,
+        raw=con,
+    )
+
+
+_SPARK: Any = None
+
+
+def spark_session(master: str | None = None) -> Any:
+    """One Spark session per process, in UTC; local mode shrunk to one partition by default.
+
+    ``master`` is a Spark master URL (``local[2]``, ``spark://host:7077``...); the default,
+    ``$CXKPI_SPARK_MASTER`` or ``local[1]``, suits tests and one machine.
+    """
+    global _SPARK
+    if _SPARK is not None:
+        return _SPARK
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UserError("the Spark engine needs pyspark: pip install 'cxkpi[spark]'") from None
+    url = master or os.environ.get("CXKPI_SPARK_MASTER") or "local[1]"
+    builder = (
+        SparkSession.builder.master(url)
+        .appName("cxkpi")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
+    )
+    if url.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "1").config("spark.default.parallelism", "1")
+    try:
+        _SPARK = builder.getOrCreate()
+    except Exception as exc:  # Java missing, bad master URL
+        raise UserError(f"cannot start Spark ({str(exc).splitlines()[0]})") from None
+    _SPARK.sparkContext.setLogLevel("ERROR")
+    return _SPARK
+
+
+def spark_engine(master: str | None = None, data: Path | None = None) -> Engine:
+    """The distributed engine. ``data`` is a folder of Parquet files, one per table
+    (``cxkpi export``); without it the tables must already be in the Spark catalog.
+    """
+    session = spark_session(master)
+    if data is not None:
+        if not data.is_dir():
+            raise UserError(f"{data}: no such folder of Parquet tables")
+        for name in TABLES:
+            path = data / f"{name}.parquet"
+            if path.exists():
+                session.read.parquet(str(path)).createOrReplaceTempView(name)
+    return Engine(
+        kind=EngineKind.SPARK,
+        backend=ibis.pyspark.connect(session),
+        _local=_spark_local,
+        _epoch_us=_spark_epoch_us,
+    )
