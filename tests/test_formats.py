@@ -523,3 +523,13 @@ def test_two_header_names_that_differ_only_by_case(wh: Any, files: Any) -> None:
     assert report.accepted == 1
     values = set(wh.dicts("SELECT * FROM contacts")[0].values())
     assert {"A", "B"} <= values
+
+
+def test_progress_callback(wh: Any, files: Any) -> None:
+    calls: list[tuple[str, float]] = []
+    path = files.csv("c.csv", ["contact_id", "channel", "created_at"], [[f"c{i}", "phone", "2026-03-05 10:00"] for i in range(500)])
+    report = wh.import_("contacts", path, progress=lambda step, fraction: calls.append((step, fraction)))
+    assert report.accepted == 500
+    assert calls and all(0.0 <= f <= 1.0 for _, f in calls)
+    assert "read and check" in {s for s, _ in calls}
+    assert wh.count("contacts") == 500

@@ -24,9 +24,27 @@ from cxkpi.schema.tables import AGENT_STATES
 AVAILABLE, HANDLING, WRAP, ABSENCE = STATE["available"], STATE["handling"], STATE["wrap"], STATE["absence"]
 
 
+#: Agents are processed in chunks of about this many served contacts (bounds memory).
+CHUNK_CONTACTS = 1_500_000
+
+
 def agent_states_table(cal: Calendar, c: Contacts, staff: Staff, agent_ids: pa.Array) -> pa.Table:
-    """The canonical agent_states table (non-overlapping intervals per agent)."""
+    """The canonical agent_states table (non-overlapping intervals per agent, sorted by agent)."""
     served = np.flatnonzero(c.server >= 0)
+    served_agent = staff.server_agent[c.server[served]]
+    n_chunks = max(1, int(np.ceil(served.size / CHUNK_CONTACTS)))
+    bounds = np.linspace(0, staff.n_agents, n_chunks + 1).astype(np.int64)
+    parts = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        contacts = served[(served_agent >= lo) & (served_agent < hi)]
+        parts.append(_chunk(cal, c, staff, agent_ids, contacts, lo, hi))
+    return pa.concat_tables(parts)
+
+
+def _chunk(
+    cal: Calendar, c: Contacts, staff: Staff, agent_ids: pa.Array, served: np.ndarray, lo: int, hi: int
+) -> pa.Table:
+    """States of agents ``lo <= agent < hi`` whose served contacts are ``served``."""
     b_srv = c.server[served]
     b_start = c.start[served]
     b_end = c.ended[served]
@@ -35,7 +53,8 @@ def agent_states_table(cal: Calendar, c: Contacts, staff: Staff, agent_ids: pa.A
     b_srv, b_start, b_end, b_free = b_srv[order], b_start[order], b_end[order], b_free[order]
 
     # Gaps start after the contact in progress, if any.
-    g_srv, g_start, g_end, g_state = staff.gap_server, staff.gap_start, staff.gap_end, staff.gap_state
+    mine = (staff.server_agent[staff.gap_server] >= lo) & (staff.server_agent[staff.gap_server] < hi)
+    g_srv, g_start, g_end, g_state = staff.gap_server[mine], staff.gap_start[mine], staff.gap_end[mine], staff.gap_state[mine]
     pos = np.searchsorted(_key(b_srv, b_start), _key(g_srv, g_start), side="left") - 1
     prev_same = (pos >= 0) & (b_srv[np.maximum(pos, 0)] == g_srv)
     spill = np.where(prev_same, b_free[np.maximum(pos, 0)], -np.inf)
@@ -56,6 +75,7 @@ def agent_states_table(cal: Calendar, c: Contacts, staff: Staff, agent_ids: pa.A
     state = np.concatenate(
         [np.full(b_srv.size, HANDLING, np.int8), np.full(int(wrap_sel.sum()), WRAP, np.int8), g_state.astype(np.int8)]
     )
+    del b_srv, b_start, b_end, b_free, g_srv, g_start, g_end, g_state
     order = np.lexsort((start, srv))
     srv, start, end, state = srv[order], start[order], end[order], state[order]
 
@@ -63,22 +83,18 @@ def agent_states_table(cal: Calendar, c: Contacts, staff: Staff, agent_ids: pa.A
     first = np.r_[True, srv[1:] != srv[:-1]]
     prev_end = np.r_[-np.inf, end[:-1]]
     hole_start = np.where(first, span_start[srv], prev_end)
-    hole_srv = srv
-    hole_end = start
     last = np.r_[srv[1:] != srv[:-1], True]
     tail_srv = srv[last]
-    tail_start = end[last]
+    in_chunk = (staff.server_agent >= lo) & (staff.server_agent < hi)
     busy_servers = np.zeros(n_s, dtype=bool)
     busy_servers[srv] = True
-    idle = np.flatnonzero(~busy_servers)
-    a_srv = np.concatenate([hole_srv, tail_srv, idle])
-    a_start = np.concatenate([hole_start, tail_start, span_start[idle]])
-    a_end = np.concatenate([hole_end, span_end[tail_srv], span_end[idle]])
+    idle = np.flatnonzero(in_chunk & ~busy_servers)
+    a_srv = np.concatenate([srv, tail_srv, idle])
+    a_start = np.concatenate([hole_start, end[last], span_start[idle]])
+    a_end = np.concatenate([start, span_end[tail_srv], span_end[idle]])
 
-    absent = np.flatnonzero(staff.roster_absent)
-    agent = np.concatenate(
-        [staff.server_agent[srv], staff.server_agent[a_srv], staff.roster_agent[absent]]
-    )
+    absent = np.flatnonzero(staff.roster_absent & (staff.roster_agent >= lo) & (staff.roster_agent < hi))
+    agent = np.concatenate([staff.server_agent[srv], staff.server_agent[a_srv], staff.roster_agent[absent]])
     s_all = np.concatenate([start, a_start, staff.roster_start[absent]])
     e_all = np.concatenate([end, a_end, staff.roster_end[absent]])
     st_all = np.concatenate([state, np.full(a_srv.size, AVAILABLE, np.int8), np.full(absent.size, ABSENCE, np.int8)])

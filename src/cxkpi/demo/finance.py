@@ -72,38 +72,43 @@ def customer_revenue_table(
     customer_ids: pa.Array,
     rng: np.random.Generator,
 ) -> pa.Table:
-    """Monthly revenue and cost per active customer."""
+    """Monthly revenue and cost per active customer (rows by month, then customer)."""
     n = segment.size
     bounds, firsts = month_bounds(cal)
     m_start, m_end = bounds[:-1], bounds[1:]
     churn_end = np.where(np.isnan(churned), np.inf, churned)
-    lo = np.maximum(acquired[:, None], m_start[None, :])
-    hi = np.minimum(churn_end[:, None], m_end[None, :])
-    frac = np.clip((hi - lo) / (m_end - m_start)[None, :], 0.0, 1.0)
-    level = np.asarray(REVENUE_MEDIAN)[segment] * np.exp(rng.normal(0.0, 0.6, n))
-
+    level = (np.asarray(REVENUE_MEDIAN)[segment] * np.exp(rng.normal(0.0, 0.6, n))).astype(np.float32)
     month = contact_month(cal, c.t)
-    cost = np.zeros((n, N_MONTHS))
-    np.add.at(cost, (contact_customer, month), np.asarray(CONTACT_COST)[c.channel])
-    uplift = np.zeros((n, N_MONTHS + 1))
+    cost = np.zeros((N_MONTHS, n), dtype=np.float32)
+    np.add.at(cost, (month, contact_customer), np.asarray(CONTACT_COST, dtype=np.float32)[c.channel])
+    uplift = np.zeros((N_MONTHS + 1, n), dtype=np.float32)
     sold = np.flatnonzero(c.converted == 1)
-    np.add.at(uplift, (contact_customer[sold], month[sold] + 1), np.asarray(MARGIN_UPLIFT)[contact_reason[sold]])
-    uplift = np.cumsum(uplift, axis=1)[:, :N_MONTHS]
-
-    mon, cust = np.nonzero(frac.T > 0)  # month-major order
-    f = frac[cust, mon]
-    noise = np.exp(rng.normal(0.0, 0.08, cust.size))
-    revenue = np.round((level[cust] * noise + uplift[cust, mon]) * f, 2)
-    total_cost = np.round(np.asarray(SERVICING_COST)[segment[cust]] * f + cost[cust, mon], 2)
+    np.add.at(uplift, (month[sold] + 1, contact_customer[sold]), np.asarray(MARGIN_UPLIFT, dtype=np.float32)[contact_reason[sold]])
+    uplift = np.cumsum(uplift, axis=0)[:N_MONTHS]
+    del month
+    servicing = np.asarray(SERVICING_COST, dtype=np.float32)[segment]
     period_days = np.array([(d - EPOCH).days for d in firsts], dtype=np.int32)
-    return pa.table(
-        {
-            "customer_id": arrow.ref(customer_ids, cust),
-            "period": arrow.dates(period_days[mon]),
-            "revenue": arrow.numbers(revenue),
-            "cost": arrow.numbers(total_cost),
-        }
-    )
+    parts = []
+    for m in range(N_MONTHS):
+        lo = np.maximum(acquired, m_start[m])
+        hi = np.minimum(churn_end, m_end[m])
+        frac = np.clip((hi - lo) / (m_end[m] - m_start[m]), 0.0, 1.0)
+        cust = np.flatnonzero(frac > 0)
+        f = frac[cust]
+        noise = np.exp(rng.normal(0.0, 0.08, cust.size))
+        revenue = np.round((level[cust] * noise + uplift[m, cust]) * f, 2)
+        total_cost = np.round(servicing[cust] * f + cost[m, cust], 2)
+        parts.append(
+            pa.table(
+                {
+                    "customer_id": arrow.ref(customer_ids, cust),
+                    "period": arrow.dates(np.full(cust.size, period_days[m])),
+                    "revenue": arrow.numbers(revenue),
+                    "cost": arrow.numbers(total_cost),
+                }
+            )
+        )
+    return pa.concat_tables(parts)
 
 
 def _business_day_on_or_before(d: date, holidays: set[date]) -> date:

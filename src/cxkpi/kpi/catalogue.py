@@ -54,9 +54,58 @@ MEASURES: dict[str, Measure] = {
         Measure("fcr_base", "contacts", _count("_fcr_base")),
         Measure("fcr_ok", "contacts", _count("_fcr_ok")),
         Measure("transferred", "contacts", _count("_transferred")),
+        Measure("transfer_known", "contacts", _count("_transfer_known")),
         Measure("converted", "contacts", _count("_converted")),
+        Measure("conversion_known", "contacts", _count("_conversion_known")),
         Measure("selfcare", "contacts", _count("_selfcare")),
         Measure("digital", "contacts", _count("_digital")),
+        Measure("customers_in_contact", "contact_customers", lambda t, p: t.count().cast("int64")),
+        Measure("customers_repeating", "contact_customers", lambda t, p: (t._contacts >= 2).sum().cast("int64")),
+        Measure("cases_closed", "cases_closed", lambda t, p: t.count().cast("int64")),
+        Measure("resolution_sum_s", "cases_closed", _sum("_res_s")),
+        Measure("resolution_median_s", "cases_closed", _median("_res_s")),
+        Measure("resolution_p90_s", "cases_closed", _quantile("_res_s", 0.9)),
+        Measure("cases_one_contact", "cases_closed", lambda t, p: (t._n_contacts == 1).sum().cast("int64")),
+        Measure("case_contacts", "cases_closed", lambda t, p: t._n_contacts.sum().cast("int64")),
+        Measure("backlog", "backlog", lambda t, p: t.count().cast("int64")),
+        Measure("backlog_age_sum_s", "backlog", _sum("_age_s")),
+        Measure("backlog_lt_1d", "backlog", _count("_lt1d")),
+        Measure("backlog_1_3d", "backlog", _count("_1_3d")),
+        Measure("backlog_3_7d", "backlog", _count("_3_7d")),
+        Measure("backlog_gt_7d", "backlog", _count("_gt7d")),
+        Measure("busy_s", "agent_states", _sum("_busy_s")),
+        Measure("productive_s", "agent_states", _sum("_productive_s")),
+        Measure("shrink_s", "agent_states", _sum("_shrink_s")),
+        Measure("present_s", "agent_states", _sum("_present_s")),
+        Measure("csat_n", "responses", _n("_csat")),
+        Measure("csat_top", "responses", _count("_csat_top")),
+        Measure("csat_sum", "responses", _sum("_csat")),
+        Measure("nps_n", "responses", _n("_nps")),
+        Measure("promoters", "responses", _count("_promoter")),
+        Measure("detractors", "responses", _count("_detractor")),
+        Measure("ces_n", "responses", _n("_ces")),
+        Measure("ces_sum", "responses", _sum("_ces")),
+        Measure("surveys_sent", "surveys_sent", lambda t, p: t.count().cast("int64")),
+        Measure("surveys_responded", "surveys_sent", _count("_responded")),
+        Measure("evaluations", "evaluations", lambda t, p: t.count().cast("int64")),
+        Measure("quality_sum", "evaluations", _sum("_score")),
+        Measure("agent_weeks", "agent_weeks", lambda t, p: t.count().cast("int64")),
+        Measure("agent_weeks_covered", "agent_weeks", _count("_covered")),
+        Measure("active_at_start", "customers", _count("_active_start")),
+        Measure("churned", "customers", _count("_churned")),
+        Measure("retained", "customers", _count("_retained")),
+        Measure("active_customers", "customers", _count("_active")),
+        Measure("engaged_customers", "customers", _count("_engaged")),
+        Measure("month_active_at_start", "customer_months", _count("_active_start")),
+        Measure("month_churned", "customer_months", _count("_churned")),
+        Measure("margin_sum", "revenue", _sum("_margin")),
+        Measure("customer_months", "revenue", lambda t, p: t.count().cast("int64")),
+        Measure("cash_in", "cashflows", _sum("_in")),
+        Measure("cash_out", "cashflows", _sum("_out")),
+        Measure("loans_live", "loans", _count("_live")),
+        Measure("loans_delinquent", "loans", _count("_late")),
+        Measure("balance_live", "loans", _sum("_live_balance")),
+        Measure("balance_delinquent", "loans", _sum("_late_balance")),
     )
 }
 
@@ -71,6 +120,35 @@ def _service_level(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     if met is None or not base:
         return None
     return float(met) / float(base)
+
+
+def _net_cash_flow(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+    cin, cout = m.get("cash_in"), m.get("cash_out")
+    if cin is None and cout is None:
+        return None
+    return float(cin or 0.0) - float(cout or 0.0)
+
+
+def _nps(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+    n = m.get("nps_n")
+    if not n:
+        return None
+    return 100.0 * (float(m.get("promoters") or 0) - float(m.get("detractors") or 0)) / float(n)
+
+
+def _per_hour(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+    answered, seconds = m.get("answered"), m.get("productive_s")
+    if answered is None or not seconds:
+        return None
+    return float(answered) / (float(seconds) / 3600.0)
+
+
+def _clv(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+    months, margin = m.get("customer_months"), m.get("margin_sum")
+    at_risk, churned = m.get("month_active_at_start"), m.get("month_churned")
+    if not months or margin is None or not at_risk or not churned:
+        return None
+    return (float(margin) / float(months)) / (float(churned) / float(at_risk))
 
 
 def _kpi(
@@ -95,6 +173,8 @@ def _kpi(
 
 
 _C = "contacts"
+CASE_DIMS = ("channel", "status", "reason", "priority", "team", "site", "agent_id")
+SURVEY_DIMS = ("mode", "language", "agent_id", "channel", "queue", "team", "site", "reason", "product", "segment")
 _OFFER = ("short_abandon_s",)
 
 KPIS: dict[str, Kpi] = {
@@ -167,10 +247,10 @@ KPIS: dict[str, Kpi] = {
              U.RATE, D.HIGHER, ("fcr_ok", "fcr_base"), ratio("fcr_ok", "fcr_base"), CONTACT_DIMS,
              (f"{_C}.customer_id", f"{_C}.created_at", f"{_C}.answered_at", f"{_C}.reason"), ("fcr_window_days", "fcr_same_reason")),
         _kpi("transfer_rate",
-             ("Transfer rate", "Answered inbound contacts transferred / contacts answered."),
-             ("Taux de transfert", "Contacts entrants décrochés transférés / contacts décrochés."),
-             "count(answered ∧ transferred) / contacts_answered", U.RATE, D.LOWER,
-             ("transferred", "answered"), ratio("transferred", "answered"), CONTACT_DIMS, (f"{_C}.transferred",)),
+             ("Transfer rate", "Answered inbound contacts transferred / contacts answered (those whose transferred flag is known; null when none is)."),
+             ("Taux de transfert", "Contacts entrants décrochés transférés / contacts décrochés (dont l'indicateur de transfert est connu ; nul si aucun)."),
+             "count(answered ∧ transferred) / count(answered ∧ transferred known)", U.RATE, D.LOWER,
+             ("transferred", "transfer_known"), ratio("transferred", "transfer_known"), CONTACT_DIMS, (f"{_C}.transferred",)),
         _kpi("selfcare_rate",
              ("Self-care rate", "Inbound contacts deflected or on the self-care channel / all inbound contacts."),
              ("Taux de selfcare", "Contacts entrants résolus en autonomie ou sur le canal selfcare / contacts entrants."),
@@ -182,10 +262,155 @@ KPIS: dict[str, Kpi] = {
              "count(channel ∈ digital) / count(inbound)", U.RATE, D.NEUTRAL,
              ("digital", "inbound"), ratio("digital", "inbound"), CONTACT_DIMS, (f"{_C}.channel",)),
         _kpi("conversion_rate",
-             ("Conversion rate", "Answered inbound contacts where the desired action happened / contacts answered."),
-             ("Taux de transformation", "Contacts entrants décrochés suivis de l'action souhaitée / contacts décrochés."),
-             "count(answered ∧ converted) / contacts_answered", U.RATE, D.HIGHER,
-             ("converted", "answered"), ratio("converted", "answered"), CONTACT_DIMS, (f"{_C}.converted",)),
+             ("Conversion rate", "Answered inbound contacts where the desired action happened / contacts answered (those whose converted flag is known; null when none is)."),
+             ("Taux de transformation", "Contacts entrants décrochés suivis de l'action souhaitée / contacts décrochés (dont l'indicateur est connu ; nul si aucun)."),
+             "count(answered ∧ converted) / count(answered ∧ converted known)", U.RATE, D.HIGHER,
+             ("converted", "conversion_known"), ratio("converted", "conversion_known"), CONTACT_DIMS, (f"{_C}.converted",)),
+        _kpi("repeat_contact_rate",
+             ("Repeat contact rate", "Among distinct customers with at least one inbound contact in the period, the share with two or more."),
+             ("Taux de réitération", "Parmi les clients distincts ayant au moins un contact entrant sur la période, la part qui en a au moins deux."),
+             "count(customers with ≥ 2 inbound contacts) / count(customers with ≥ 1)", U.RATE, D.LOWER,
+             ("customers_repeating", "customers_in_contact"), ratio("customers_repeating", "customers_in_contact"), CONTACT_DIMS,
+             (f"{_C}.customer_id", f"{_C}.direction", f"{_C}.created_at")),
+        _kpi("backlog_open",
+             ("Open backlog", "Cases open at the end of the period (opened_at ≤ end < closed_at, or never closed)."),
+             ("Encours", "Demandes ouvertes à la fin de la période (ouverture ≤ fin < clôture, ou jamais clôturées)."),
+             "count(opened_at ≤ end ∧ (closed_at > end ∨ open))", U.COUNT, D.LOWER,
+             ("backlog",), value("backlog"), CASE_DIMS, ("cases.opened_at", "cases.closed_at")),
+        _kpi("backlog_age_mean",
+             ("Mean backlog age", "Mean age, in seconds, of the cases open at the end of the period."),
+             ("Âge moyen de l'encours", "Âge moyen, en secondes, des demandes ouvertes à la fin de la période."),
+             "mean(end − opened_at) over open cases", U.SECONDS, D.LOWER,
+             ("backlog_age_sum_s", "backlog"), ratio("backlog_age_sum_s", "backlog"), CASE_DIMS, ("cases.opened_at", "cases.closed_at")),
+        *(
+            _kpi(f"backlog_aged_{suffix}",
+                 (f"Backlog aged {en}", f"Cases open at the end of the period whose age is {en}."),
+                 (f"Encours âgé de {fr}", f"Demandes ouvertes à la fin de la période dont l'âge est de {fr}."),
+                 f"count(open cases with age {en})", U.COUNT, D.LOWER,
+                 (measure,), value(measure), CASE_DIMS, ("cases.opened_at", "cases.closed_at"))
+            for suffix, measure, en, fr in (
+                ("lt_1d", "backlog_lt_1d", "under 1 day", "moins d'un jour"),
+                ("1_3d", "backlog_1_3d", "1 to 3 days", "1 à 3 jours"),
+                ("3_7d", "backlog_3_7d", "3 to 7 days", "3 à 7 jours"),
+                ("gt_7d", "backlog_gt_7d", "7 days or more", "7 jours ou plus"),
+            )
+        ),
+        _kpi("resolution_time",
+             ("Resolution time", "Mean of closed_at − opened_at of the cases closed in the period (by closed_at), in seconds."),
+             ("Délai de résolution", "Moyenne de clôture − ouverture des demandes clôturées sur la période, en secondes."),
+             "mean(closed_at − opened_at)", U.SECONDS, D.LOWER,
+             ("resolution_sum_s", "cases_closed"), ratio("resolution_sum_s", "cases_closed"), CASE_DIMS, ("cases.opened_at", "cases.closed_at")),
+        _kpi("resolution_time_median",
+             ("Resolution time, median", "Median of closed_at − opened_at of the cases closed in the period, in seconds."),
+             ("Délai de résolution médian", "Médiane de clôture − ouverture des demandes clôturées sur la période, en secondes."),
+             "median(closed_at − opened_at)", U.SECONDS, D.LOWER,
+             ("resolution_median_s", "cases_closed"), value("resolution_median_s"), CASE_DIMS, ("cases.opened_at", "cases.closed_at")),
+        _kpi("resolution_time_p90",
+             ("Resolution time, 90th percentile", "90th percentile (linear) of closed_at − opened_at of the cases closed in the period, in seconds."),
+             ("Délai de résolution, 90e centile", "90e centile (linéaire) de clôture − ouverture des demandes clôturées, en secondes."),
+             "p90(closed_at − opened_at)", U.SECONDS, D.LOWER,
+             ("resolution_p90_s", "cases_closed"), value("resolution_p90_s"), CASE_DIMS, ("cases.opened_at", "cases.closed_at")),
+        _kpi("once_and_done_rate",
+             ("Once-and-done rate", "Share of the cases closed in the period that had exactly one contact."),
+             ("Taux de traitement en un contact", "Part des demandes clôturées sur la période qui n'ont eu qu'un contact."),
+             "count(closed cases with 1 contact) / count(closed cases)", U.RATE, D.HIGHER,
+             ("cases_one_contact", "cases_closed"), ratio("cases_one_contact", "cases_closed"), CASE_DIMS, ("cases.closed_at", "contacts.case_id")),
+        _kpi("contacts_per_case",
+             ("Contacts per case", "Mean number of contacts of the cases closed in the period."),
+             ("Contacts par demande", "Nombre moyen de contacts des demandes clôturées sur la période."),
+             "mean(contacts per closed case)", U.SCORE, D.LOWER,
+             ("case_contacts", "cases_closed"), ratio("case_contacts", "cases_closed"), CASE_DIMS, ("cases.closed_at", "contacts.case_id")),
+        _kpi("occupancy",
+             ("Occupancy", "(Handling + wrap time) / (available + handling + wrap time), from agent states."),
+             ("Taux d'occupation", "(Temps de traitement + post-appel) / (disponible + traitement + post-appel), d'après les états agents."),
+             "Σ(handling, wrap) / Σ(available, handling, wrap)", U.RATE, D.NEUTRAL,
+             ("busy_s", "productive_s"), ratio("busy_s", "productive_s"), ("agent_id",), ("agent_states.state", "agent_states.start_at", "agent_states.end_at")),
+        _kpi("shrinkage",
+             ("Shrinkage", "(Break + training + meeting + absence time) / all time in a state other than offline."),
+             ("Taux d'absentéisme et d'indisponibilité (shrinkage)", "(Pauses + formation + réunions + absences) / temps total hors déconnexion."),
+             "Σ(break, training, meeting, absence) / Σ(non-offline)", U.RATE, D.LOWER,
+             ("shrink_s", "present_s"), ratio("shrink_s", "present_s"), ("agent_id",), ("agent_states.state", "agent_states.start_at", "agent_states.end_at")),
+        _kpi("contacts_per_hour",
+             ("Contacts per hour", "Answered contacts / hours in available, handling or wrap."),
+             ("Contacts par heure", "Contacts décrochés / heures en disponible, traitement ou post-appel."),
+             "contacts_answered / (Σ(available, handling, wrap) / 3600)", U.PER_HOUR, D.HIGHER,
+             ("answered", "productive_s"), _per_hour, ("agent_id",), (f"{_C}.agent_id", f"{_C}.answered_at", "agent_states.state")),
+        _kpi("csat",
+             ("CSAT", "Share of CSAT responses at or above the top box (4 on 1-5), by responded_at."),
+             ("Satisfaction (CSAT)", "Part des réponses CSAT égales ou supérieures au seuil (4 sur 1-5), par date de réponse."),
+             "count(csat ≥ top box) / count(csat)", U.RATE, D.HIGHER,
+             ("csat_top", "csat_n"), ratio("csat_top", "csat_n"), SURVEY_DIMS, ("surveys.csat", "surveys.responded_at"), ("csat_top_box",)),
+        _kpi("csat_mean",
+             ("CSAT, mean score", "Mean CSAT score (1-5) of the responses."),
+             ("Note de satisfaction moyenne", "Note CSAT moyenne (1-5) des réponses."),
+             "mean(csat)", U.SCORE, D.HIGHER,
+             ("csat_sum", "csat_n"), ratio("csat_sum", "csat_n"), SURVEY_DIMS, ("surveys.csat", "surveys.responded_at")),
+        _kpi("nps",
+             ("Net Promoter Score", "100 × (share of NPS responses 9-10 − share 0-6)."),
+             ("Net Promoter Score", "100 × (part des réponses NPS de 9 à 10 − part de 0 à 6)."),
+             "100 × (promoters − detractors) / responses", U.POINTS, D.HIGHER,
+             ("promoters", "detractors", "nps_n"), _nps, SURVEY_DIMS, ("surveys.nps", "surveys.responded_at")),
+        _kpi("ces",
+             ("Customer Effort Score", "Mean CES (1-7); lower means less effort."),
+             ("Score d'effort client", "CES moyen (1-7) ; plus bas = moins d'effort."),
+             "mean(ces)", U.SCORE, D.LOWER,
+             ("ces_sum", "ces_n"), ratio("ces_sum", "ces_n"), SURVEY_DIMS, ("surveys.ces", "surveys.responded_at")),
+        _kpi("survey_response_rate",
+             ("Survey response rate", "Surveys with a response / surveys sent (by sent_at)."),
+             ("Taux de réponse aux enquêtes", "Enquêtes répondues / enquêtes envoyées (par date d'envoi)."),
+             "count(responded) / count(sent)", U.RATE, D.HIGHER,
+             ("surveys_responded", "surveys_sent"), ratio("surveys_responded", "surveys_sent"), SURVEY_DIMS, ("surveys.sent_at", "surveys.responded_at")),
+        _kpi("quality_score",
+             ("Quality score", "Mean over evaluations of 100 × Σ(weight × score / max_score) / Σ weight (by evaluated_at)."),
+             ("Note qualité", "Moyenne sur les évaluations de 100 × Σ(poids × note / note max) / Σ poids (par date d'évaluation)."),
+             "mean over evaluations of 100 × Σ(w × s / max) / Σ w", U.SCORE, D.HIGHER,
+             ("quality_sum", "evaluations"), ratio("quality_sum", "evaluations"), ("agent_id", "evaluator_id", "mode"),
+             ("evaluations.score", "evaluations.max_score", "evaluations.weight")),
+        _kpi("evaluation_coverage",
+             ("Evaluation coverage", "Share of (agent, ISO week) pairs, among agents who answered contacts that week, with at least 3 evaluations including one cold and one live."),
+             ("Couverture des évaluations", "Part des couples (conseiller, semaine ISO), parmi les conseillers ayant pris des contacts dans la semaine, avec au moins 3 évaluations dont une à froid et une en direct."),
+             "count(pairs with ≥ 3 evaluations, ≥ 1 cold, ≥ 1 live) / count(pairs)", U.RATE, D.HIGHER,
+             ("agent_weeks_covered", "agent_weeks"), ratio("agent_weeks_covered", "agent_weeks"), ("agent_id",),
+             ("contacts.agent_id", "evaluations.mode", "evaluations.evaluated_at"), min_grain=Grain.WEEK),
+        _kpi("churn_rate",
+             ("Churn rate", "Customers active at the period start whose churned_at falls in the period / customers active at the period start."),
+             ("Taux d'attrition", "Clients actifs au début de la période dont la date de départ tombe dans la période / clients actifs au début."),
+             "count(active at start ∧ churned in period) / count(active at start)", U.RATE, D.LOWER,
+             ("churned", "active_at_start"), ratio("churned", "active_at_start"), ("segment",), ("customers.acquired_at", "customers.churned_at")),
+        _kpi("retention_rate",
+             ("Retention rate", "Customers active at the period start and still active at its end / customers active at the start."),
+             ("Taux de rétention", "Clients actifs au début et encore actifs à la fin de la période / clients actifs au début."),
+             "count(active at start ∧ at end) / count(active at start)", U.RATE, D.HIGHER,
+             ("retained", "active_at_start"), ratio("retained", "active_at_start"), ("segment",), ("customers.acquired_at", "customers.churned_at")),
+        _kpi("clv",
+             ("Customer lifetime value", "Mean monthly margin (revenue − cost) per customer / monthly churn rate (churned / active at each month's start, pooled over the period's months)."),
+             ("Valeur vie client", "Marge mensuelle moyenne (revenu − coût) par client / taux d'attrition mensuel (départs / actifs en début de chaque mois, sur les mois de la période)."),
+             "(Σ margin / customer-months) / (Σ churned / Σ active at month start)", U.CURRENCY, D.HIGHER,
+             ("margin_sum", "customer_months", "month_churned", "month_active_at_start"), _clv, ("segment",),
+             ("customer_revenue.revenue", "customer_revenue.cost", "customers.churned_at"), min_grain=Grain.MONTH),
+        _kpi("engagement_rate",
+             ("Engagement rate", "Customers active in the period with at least one inbound contact in it / customers active in the period."),
+             ("Taux d'engagement", "Clients actifs sur la période ayant eu au moins un contact entrant / clients actifs sur la période."),
+             "count(active ∧ ≥ 1 inbound contact) / count(active)", U.RATE, D.HIGHER,
+             ("engaged_customers", "active_customers"), ratio("engaged_customers", "active_customers"), ("segment",),
+             ("customers.acquired_at", "customers.churned_at", "contacts.customer_id")),
+        _kpi("net_cash_flow",
+             ("Net cash flow", "Σ inflows − Σ outflows (period by date)."),
+             ("Flux de trésorerie net", "Σ encaissements − Σ décaissements (par date)."),
+             "Σ in − Σ out", U.CURRENCY, D.HIGHER,
+             ("cash_in", "cash_out"), _net_cash_flow, ("category", "team"), ("cashflows.amount", "cashflows.direction", "cashflows.date")),
+        _kpi("delinquency_rate",
+             ("Loan delinquency rate", "At the period's latest snapshot, loans with days past due at or above 90 / loans with an outstanding balance."),
+             ("Taux d'impayés", "Au dernier instantané de la période, prêts avec au moins 90 jours de retard / prêts avec un encours."),
+             "count(outstanding > 0 ∧ days_past_due ≥ 90) / count(outstanding > 0)", U.RATE, D.LOWER,
+             ("loans_delinquent", "loans_live"), ratio("loans_delinquent", "loans_live"), (),
+             ("loans.outstanding", "loans.days_past_due", "loans.snapshot_date"), ("delinquency_days",)),
+        _kpi("delinquency_rate_balance",
+             ("Loan delinquency rate, balance-weighted", "At the period's latest snapshot, outstanding balance of loans 90+ days past due / total outstanding balance."),
+             ("Taux d'impayés pondéré par l'encours", "Au dernier instantané de la période, encours des prêts à 90 jours de retard ou plus / encours total."),
+             "Σ outstanding(days_past_due ≥ 90) / Σ outstanding", U.RATE, D.LOWER,
+             ("balance_delinquent", "balance_live"), ratio("balance_delinquent", "balance_live"), (),
+             ("loans.outstanding", "loans.days_past_due", "loans.snapshot_date"), ("delinquency_days",)),
     )
 }
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 import pandas as pd
@@ -20,7 +21,7 @@ from cxkpi.config import UserError, check_tz
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import KPIS, measures_of
 from cxkpi.kpi.model import Grain, Kpi, Measure, Unit
-from cxkpi.kpi.periods import IBIS_UNITS, label, local_midnight_utc
+from cxkpi.kpi.periods import IBIS_UNITS, Period, label, local_midnight_utc, period_start, periods
 from cxkpi.kpi.sources import SOURCES, Shape, Source, with_next_inbound
 from cxkpi.warehouse.engines import Engine
 
@@ -100,10 +101,8 @@ def compute(engine: Engine, q: KpiQuery) -> pd.DataFrame:
         part = _aggregate(engine, SOURCES[source_name], ms, q, p)
         frame = part if frame is None else frame.merge(part, on=keys, how="outer") if keys else pd.concat([frame, part], axis=1)
     assert frame is not None
-    if q.grain is not Grain.ALL and not frame.empty:
-        frame[PERIOD] = [_label(v, q.grain) for v in frame[PERIOD]]
-        frame = frame.groupby(keys, dropna=False, sort=False, as_index=False).first() if frame.duplicated(keys).any() else frame
-    records = frame.to_dict("records")
+    # a measure missing after the outer join (no row of its source in the group) is None
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for k in kpis:
         values = [k.compute(r, p) for r in records]
         if k.unit is Unit.COUNT:
@@ -130,42 +129,123 @@ def _utc_bounds(q: KpiQuery) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def _context(engine: Engine, source: Source) -> dict[str, Any]:
-    """Facts about the whole data a source needs (FCR censoring: the end of the data)."""
-    if source.table != "contacts":
-        return {}
-    t = engine.table("contacts")
-    latest = engine.epoch_us(t.created_at).max().execute()
-    return {"data_end_us": int(latest) if latest is not None and not pd.isna(latest) else 0}
+def _context(engine: Engine, source: Source, q: KpiQuery) -> dict[str, Any]:
+    """Facts about the whole data a source needs: the zone, and for FCR the end of the data."""
+    ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain}
+    if source.name == "contacts":
+        t = engine.table("contacts")
+        latest = engine.epoch_us(t.created_at).max().execute()
+        ctx["data_end_us"] = int(latest) if latest is not None and not pd.isna(latest) else 0
+    return ctx
 
 
 def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
-    t = engine.table(source.table)
-    if source.table == "contacts":
-        t = with_next_inbound(engine, t)
-    if source.enrich is not None:
-        t = source.enrich(engine, t, p, _context(engine, source))
+    ctx = _context(engine, source, q)
+    keys = [*q.by, PERIOD]
+    if source.shape is Shape.SNAPSHOT:
+        windows = _windows(engine, source, q)
+        if windows is None:
+            return pd.DataFrame(columns=[*keys, *(m.name for m in ms)])
+        ctx["periods"] = windows
+        t = engine.table(source.table).cross_join(windows)
+        assert source.enrich is not None
+        t = source.enrich(engine, t, p, ctx)
+    else:
+        t = source.base(engine, p, ctx) if source.base else engine.table(source.table)
+        if source.table == "contacts" and source.base is None:
+            t = with_next_inbound(engine, t)
+        if source.enrich is not None:
+            t = source.enrich(engine, t, p, ctx)
+        t = _in_range(engine, source, t, q)
+        t = t.mutate(**{PERIOD: _period_expr(engine, source, t, q)})
+        if source.latest_only:
+            ts = t[source.time_column]
+            t = t.filter(ts == ts.max().over(group_by=PERIOD))
+        if source.shape is Shape.TWO_STAGE:
+            assert source.entity is not None and source.stage is not None
+            entities = t.filter(t[source.entity].notnull())
+            t = entities.group_by([*keys, source.entity]).aggregate(**source.stage(entities, p))
+    agg = t.group_by(keys).aggregate(**{m.name: m.build(t, p) for m in ms})
+    df = agg.to_pandas()
+    if q.grain is Grain.ALL:
+        return df.drop(columns=[PERIOD])
+    df[PERIOD] = [_label(v, q.grain) for v in df[PERIOD]]
+    return df
+
+
+def _in_range(engine: Engine, source: Source, t: Any, q: KpiQuery) -> Any:
     ts = t[source.time_column]
-    start, end = _utc_bounds(q)
     if source.is_date:
         if q.start:
             t = t.filter(ts >= q.start)
         if q.end:
             t = t.filter(ts <= q.end)
-    else:
-        if start:
-            t = t.filter(ts >= ibis.literal(start, type="timestamp('UTC')"))
-        if end:
-            t = t.filter(ts < ibis.literal(end, type="timestamp('UTC')"))
-    if q.grain is Grain.ALL:
-        t = t.mutate(**{PERIOD: ibis.literal("all")})
-    else:
-        stamp = t[source.time_column] if source.is_date else engine.local_time(t[source.time_column], q.tz)
-        t = t.mutate(**{PERIOD: stamp.truncate(IBIS_UNITS[q.grain]).cast("date")})
-    keys = [*q.by, PERIOD]
-    agg = t.group_by(keys).aggregate(**{m.name: m.build(t, p) for m in ms})
-    df = agg.to_pandas()
-    if q.grain is Grain.ALL:
-        df = df.drop(columns=[PERIOD])
-    return df
+        return t
+    start, end = _utc_bounds(q)
+    if start:
+        t = t.filter(ts >= ibis.literal(start, type="timestamp('UTC')"))
+    if end:
+        t = t.filter(ts < ibis.literal(end, type="timestamp('UTC')"))
+    return t
 
+
+def _period_expr(engine: Engine, source: Source, t: Any, q: KpiQuery) -> Any:
+    if q.grain is Grain.ALL:
+        return ibis.literal("all")
+    ts = t[source.time_column]
+    stamp = ts if source.is_date else engine.local_time(ts, q.tz)
+    return stamp.truncate(IBIS_UNITS[q.grain]).cast("date")
+
+
+def _windows(engine: Engine, source: Source, q: KpiQuery) -> Any:
+    """The periods a snapshot source is looked at, as a small table (label, UTC bounds, local start)."""
+    first, last = q.start, q.end
+    if first is None or last is None:
+        span = _data_span(engine, source, q.tz)
+        if span is None:
+            return None
+        first, last = first or span[0], last or span[1]
+    if first > last:
+        return None
+    step = Grain.MONTH if source.monthly else q.grain
+    rows = periods(first, last, step, q.tz) if step is not Grain.ALL else periods(first, last, Grain.ALL, q.tz)
+    labels = [_rollup_label(pr, step, q.grain, q.tz) for pr in rows]
+    return ibis.memtable(
+        {
+            PERIOD: labels,
+            "_start": [pr.start for pr in rows],
+            "_end": [pr.end for pr in rows],
+            "_pstart": [pr.start.astimezone(ZoneInfo(q.tz)).date() for pr in rows],
+        },
+        schema={PERIOD: "string", "_start": "timestamp('UTC')", "_end": "timestamp('UTC')", "_pstart": "date"},
+    )
+
+
+def _rollup_label(pr: Period, step: Grain, grain: Grain, tz: str) -> str:
+    """The label of the requested grain's period containing a window (months roll up to quarters...)."""
+    if grain is Grain.ALL:
+        return "all"
+    if step is grain:
+        return pr.label
+    local = pr.start.astimezone(ZoneInfo(tz)).date()
+    return label(period_start(local, grain), grain)
+
+
+def _data_span(engine: Engine, source: Source, tz: str) -> tuple[date, date] | None:
+    """Default range of a snapshot: the span of the contacts, else of the table's own times."""
+    candidates = [("contacts", "created_at", "created_at")]
+    if source.table == "cases":
+        candidates.insert(0, ("cases", "opened_at", "closed_at"))
+    for table, lo_col, hi_col in candidates:
+        if not engine.has_table(table):
+            continue
+        t = engine.table(table)
+        lo, hi, hi2 = (
+            t.aggregate(lo=t[lo_col].min(), hi=t[hi_col].max(), hi2=t[lo_col].max()).to_pandas().iloc[0].tolist()
+        )
+        if lo is None or pd.isna(lo):
+            continue
+        top = max(v for v in (hi, hi2) if v is not None and not pd.isna(v))
+        zone = ZoneInfo(tz)
+        return pd.Timestamp(lo).tz_convert(zone).date(), pd.Timestamp(top).tz_convert(zone).date()
+    return None

@@ -50,6 +50,8 @@ class Source:
     entity: str | None = None
     stage: Callable[[Any, Mapping[str, Any]], dict[str, Any]] | None = None
     latest_only: bool = False  # keep only the period's latest value of time_column (loan snapshots)
+    monthly: bool = False  # SNAPSHOT: look at every month, then add months up to the grain
+    base: Callable[[Engine, Mapping[str, Any], Mapping[str, Any]], Any] | None = None  # built from several tables
 
 
 def _contacts(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
@@ -87,7 +89,9 @@ def _contacts(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, An
         _fcr_ok=fcr_base & (next_us.isnull() | (next_us > created_us + window_us)),
         _selfcare=inbound & ((t.outcome == "deflected") | (t.channel == "selfcare")),
         _digital=inbound & t.channel.isin(DIGITAL_CHANNELS),
+        _transfer_known=answered & t.transferred.notnull(),
         _transferred=answered & t.transferred.fill_null(False),
+        _conversion_known=answered & t.converted.notnull(),
         _converted=answered & t.converted.fill_null(False),
     )
 
@@ -125,9 +129,187 @@ def with_next_inbound(engine: Engine, t: Any) -> Any:
     )
 
 
+def _seconds(engine: Engine, a: Any, b: Any) -> Any:
+    return engine.seconds_between(a, b)
+
+
+def _cases_closed(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    """Closed cases with their resolution time and number of contacts."""
+    contacts = engine.table("contacts")
+    with_case = contacts.filter(contacts.case_id.notnull())
+    per_case = with_case.group_by("case_id").aggregate(_n_contacts=with_case.count())
+    closed = t.filter(t.closed_at.notnull())
+    joined = closed.left_join(per_case, "case_id").select(closed, per_case._n_contacts)
+    return joined.mutate(
+        _res_s=_seconds(engine, joined.opened_at, joined.closed_at),
+        _n_contacts=joined._n_contacts.fill_null(0).cast("int64"),
+    )
+
+
+def _backlog(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    """Cases open at each period's end: opened_at <= end < closed_at, or never closed."""
+    open_ = t.filter((t.opened_at <= t._end) & (t.closed_at.isnull() | (t.closed_at > t._end)))
+    age = _seconds(engine, open_.opened_at, open_._end)
+    day = 86_400.0
+    return open_.mutate(
+        _age_s=age,
+        _lt1d=age < day,
+        _1_3d=(age >= day) & (age < 3 * day),
+        _3_7d=(age >= 3 * day) & (age < 7 * day),
+        _gt7d=age >= 7 * day,
+    )
+
+
+STATE_GROUPS = {
+    "_productive_s": ("available", "handling", "wrap"),
+    "_busy_s": ("handling", "wrap"),
+    "_shrink_s": ("break", "training", "meeting", "absence"),
+}
+
+
+def _agent_states(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    """State durations; a state interval counts in the period where it starts."""
+    dur = _seconds(engine, t.start_at, t.end_at)
+    cols = {name: ibis.ifelse(t.state.isin(states), dur, 0.0) for name, states in STATE_GROUPS.items()}
+    cols["_present_s"] = ibis.ifelse(t.state != "offline", dur, 0.0)
+    return t.mutate(**cols)
+
+
+SURVEY_CONTACT_DIMS = ("channel", "queue", "team", "site", "reason", "product", "segment")
+
+
+def _with_contact_dims(engine: Engine, t: Any) -> Any:
+    """Surveys seen with the dimensions of the contact they follow (agent: the survey's, else the contact's)."""
+    c = engine.table("contacts")
+    dims = c.select("contact_id", *SURVEY_CONTACT_DIMS, _contact_agent=c.agent_id)
+    joined = t.left_join(dims, "contact_id").select(t, *(dims[d] for d in SURVEY_CONTACT_DIMS), dims._contact_agent)
+    return joined.mutate(agent_id=joined.agent_id.fill_null(joined._contact_agent))
+
+
+def _responses(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    t = _with_contact_dims(engine, t).filter(lambda r: r.responded_at.notnull())
+    top = int(p["csat_top_box"])
+    return t.mutate(
+        _csat_top=(t.csat >= top).fill_null(False),
+        _promoter=(t.nps >= 9).fill_null(False),
+        _detractor=(t.nps <= 6).fill_null(False),
+        _csat=t.csat.cast("float64"),
+        _nps=t.nps.cast("float64"),
+        _ces=t.ces.cast("float64"),
+    )
+
+
+def _sent(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    t = _with_contact_dims(engine, t).filter(lambda r: r.sent_at.notnull())
+    return t.mutate(_responded=t.responded_at.notnull())
+
+
+def _evaluation_stage(t: Any, p: Mapping[str, Any]) -> dict[str, Any]:
+    """One evaluation: 100 × Σ(weight × score / max_score) / Σ weight."""
+    w = t.weight.fill_null(1.0)
+    return {"_score": 100.0 * (w * t.score / t.max_score).sum() / w.sum()}
+
+
+def _customer_contacts(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    return t.filter((t.direction == "inbound") & t.customer_id.notnull())
+
+
+def _customer_stage(t: Any, p: Mapping[str, Any]) -> dict[str, Any]:
+    return {"_contacts": t.count()}
+
+
+def _customers(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    """Customers seen at each period: active at its start, churned in it, still active at its end,
+    active at some time in it, and in contact (an inbound contact in it)."""
+    contacts = engine.table("contacts")
+    inbound = contacts.filter((contacts.direction == "inbound") & contacts.customer_id.notnull())
+    windows = ctx["periods"]
+    touched = (
+        inbound.cross_join(windows)
+        .filter(lambda r: (r.created_at >= r._start) & (r.created_at < r._end))
+        .select("customer_id", "_pstart")
+        .distinct()
+        .mutate(_touched=ibis.literal(True))
+    )
+    c = t.left_join(touched, ["customer_id", "_pstart"]).select(t, touched._touched)
+    acquired, churned_at = c.acquired_at, c.churned_at
+    active_start = (acquired.isnull() | (acquired <= c._start)) & (churned_at.isnull() | (churned_at > c._start))
+    active_during = (acquired.isnull() | (acquired < c._end)) & (churned_at.isnull() | (churned_at >= c._start))
+    return c.mutate(
+        _active_start=active_start,
+        _churned=active_start & (churned_at >= c._start) & (churned_at < c._end),
+        _retained=active_start & (churned_at.isnull() | (churned_at >= c._end)),
+        _active=active_during,
+        _engaged=active_during & c._touched.fill_null(False),
+    )
+
+
+def _revenue(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    customers = engine.table("customers").select("customer_id", "segment")
+    joined = t.left_join(customers, "customer_id").select(t, customers.segment)
+    return joined.mutate(_margin=joined.revenue.fill_null(0.0) - joined.cost.fill_null(0.0))
+
+
+def _cashflows(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    return t.mutate(
+        _in=ibis.ifelse(t.direction == "in", t.amount, 0.0),
+        _out=ibis.ifelse(t.direction == "out", t.amount, 0.0),
+    )
+
+
+def _loans(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    outstanding = t.outstanding.fill_null(0.0)
+    live = outstanding > 0
+    late = live & (t.days_past_due.fill_null(0) >= int(p["delinquency_days"]))
+    return t.mutate(_live=live, _late=late, _live_balance=ibis.ifelse(live, outstanding, 0.0), _late_balance=ibis.ifelse(late, outstanding, 0.0))
+
+
+def _agent_weeks(engine: Engine, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
+    """(agent, ISO week) pairs where the agent answered contacts, with that week's evaluations."""
+    tz = ctx["tz"]
+    c = engine.table("contacts")
+    answered = c.filter((c.direction == "inbound") & c.answered_at.notnull() & c.agent_id.notnull())
+    weeks = answered.mutate(_week=engine.local_time(answered.created_at, tz).truncate("W").cast("date")).select(
+        "agent_id", "_week"
+    ).distinct()
+    e = engine.table("evaluations")
+    per_eval = e.group_by("evaluation_id").aggregate(
+        agent_id=e.agent_id.arbitrary(), evaluated_at=e.evaluated_at.min(), mode=e.mode.arbitrary()
+    )
+    per_eval = per_eval.mutate(_week=engine.local_time(per_eval.evaluated_at, tz).truncate("W").cast("date"))
+    ev = per_eval.group_by(["agent_id", "_week"]).aggregate(
+        _evals=per_eval.count(),
+        _cold=(per_eval.mode == "cold").sum(),
+        _live=(per_eval.mode == "live").sum(),
+    )
+    joined = weeks.left_join(ev, ["agent_id", "_week"]).select(weeks, ev._evals, ev._cold, ev._live)
+    return joined.mutate(
+        _covered=(joined._evals.fill_null(0) >= 3) & (joined._cold.fill_null(0) >= 1) & (joined._live.fill_null(0) >= 1)
+    )
+
+
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in (
         Source("contacts", "contacts", "created_at", CONTACT_DIMS, enrich=_contacts),
+        Source("contact_customers", "contacts", "created_at", CONTACT_DIMS, shape=Shape.TWO_STAGE,
+               enrich=_customer_contacts, entity="customer_id", stage=_customer_stage),
+        Source("cases_closed", "cases", "closed_at", ("channel", "status", "reason", "priority", "team", "site", "agent_id"),
+               enrich=_cases_closed),
+        Source("backlog", "cases", "opened_at", ("channel", "status", "reason", "priority", "team", "site", "agent_id"),
+               shape=Shape.SNAPSHOT, enrich=_backlog),
+        Source("agent_states", "agent_states", "start_at", ("agent_id",), enrich=_agent_states),
+        Source("responses", "surveys", "responded_at", ("mode", "language", "agent_id", *SURVEY_CONTACT_DIMS),
+               enrich=_responses),
+        Source("surveys_sent", "surveys", "sent_at", ("mode", "language", "agent_id", *SURVEY_CONTACT_DIMS), enrich=_sent),
+        Source("evaluations", "evaluations", "evaluated_at", ("agent_id", "evaluator_id", "mode"), shape=Shape.TWO_STAGE,
+               entity="evaluation_id", stage=_evaluation_stage),
+        Source("agent_weeks", "contacts", "_week", ("agent_id",), is_date=True, base=_agent_weeks),
+        Source("customers", "customers", "acquired_at", ("segment",), shape=Shape.SNAPSHOT, enrich=_customers),
+        Source("customer_months", "customers", "acquired_at", ("segment",), shape=Shape.SNAPSHOT, enrich=_customers,
+               monthly=True),
+        Source("revenue", "customer_revenue", "period", ("segment",), is_date=True, enrich=_revenue),
+        Source("cashflows", "cashflows", "date", ("category", "team"), is_date=True, enrich=_cashflows),
+        Source("loans", "loans", "snapshot_date", (), is_date=True, enrich=_loans, latest_only=True),
     )
 }
