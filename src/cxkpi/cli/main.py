@@ -19,7 +19,18 @@ from cxkpi import __version__
 from cxkpi.config import UserError, check_tz, db_path
 from cxkpi.ingest import ReadOptions, available_mappings, import_file
 from cxkpi.warehouse import open_warehouse
-from cxkpi.warehouse.inspect import list_rejects, table_stats
+from cxkpi.kpi import KpiQuery, compute
+from cxkpi.kpi.docs import catalogue_markdown, catalogue_rows
+from cxkpi.kpi.engine import check_query
+from cxkpi.kpi.inspect import drill, explain, parse_where
+from cxkpi.kpi.params import PARAMS, parse_assignments
+from cxkpi.kpi.periods import parse_date, parse_grain
+from cxkpi.cli.render import kpi_table
+from cxkpi.kpi.output import frame_to_json
+from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target, with_targets
+from cxkpi.schema import TABLES
+from cxkpi.warehouse.engines import Engine, duckdb_engine, spark_engine
+from cxkpi.warehouse.inspect import config_value, export_parquet, list_rejects, table_stats
 
 app = typer.Typer(
     name="cxkpi",
@@ -205,6 +216,243 @@ def demo_cmd(
     with _progress(True) as progress:
         summary = build_demo(_db(), seed=seed, scale=scale, reporting_tz=reporting_tz, progress=progress)
     out.print(summary, highlight=False)
+
+
+def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> tuple[Engine, str, Any]:
+    """The query engine, the warehouse's reporting zone, and what to close afterwards."""
+    if engine == "duckdb":
+        con = open_warehouse(_db(), read_only=True)
+        return duckdb_engine(con), config_value(con, "reporting_tz") or "UTC", con
+    if engine == "spark":
+        data = spark_data
+        tz = "UTC"
+        if data is None and _db().exists():
+            con = open_warehouse(_db(), read_only=True)
+            tz = config_value(con, "reporting_tz") or "UTC"
+            con.close()
+        return spark_engine(spark_master, data), tz, None
+    raise UserError(f"unknown --engine {engine!r} (use duckdb or spark)")
+
+
+def _query(kpis: list[str], by: str | None, grain: str, start: str | None, end: str | None, tz: str | None,
+           default_tz: str, params: list[str], with_counts: bool) -> KpiQuery:
+    return KpiQuery(
+        kpis=tuple(kpis),
+        by=tuple(d.strip() for d in by.split(",") if d.strip()) if by else (),
+        grain=parse_grain(grain),
+        start=parse_date(start, "--from"),
+        end=parse_date(end, "--to"),
+        tz=check_tz(tz or default_tz),
+        params=parse_assignments(params),
+        with_counts=with_counts,
+    )
+
+
+ENGINE_OPT = typer.Option("--engine", help="duckdb (embedded warehouse) or spark.")
+MASTER_OPT = typer.Option("--spark-master", help="Spark master URL (default $CXKPI_SPARK_MASTER or local[1]).")
+DATA_OPT = typer.Option("--spark-data", help="Folder of Parquet tables for Spark (cxkpi export).")
+
+
+@app.command("kpi")
+def kpi_cmd(
+    names: Annotated[list[str], typer.Argument(help="KPI names (cxkpi kpis lists them).")],
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions, comma-separated (channel,team...).")] = None,
+    grain: Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year or all.")] = "all",
+    start: Annotated[str | None, typer.Option("--from", help="First local date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local date (inclusive), YYYY-MM-DD.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Reporting time zone (default: the warehouse's, else UTC).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    with_counts: Annotated[bool, typer.Option("--with-counts", help="Add the numerators and denominators.")] = False,
+    targets: Annotated[bool, typer.Option("--targets", help="Add each KPI's target and red/amber/green status.")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", help="KPI parameter name=value (cxkpi kpis --params).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Labels and number format of the table: en or fr.")] = "en",
+    engine: Annotated[str, ENGINE_OPT] = "duckdb",
+    spark_master: Annotated[str | None, MASTER_OPT] = None,
+    spark_data: Annotated[Path | None, DATA_OPT] = None,
+) -> None:
+    """Compute KPIs by dimensions and period."""
+    if fmt not in ("table", "csv", "json"):
+        raise UserError(f"unknown --format {fmt!r} (use table, csv or json)")
+    eng, default_tz, closer = _engine(engine, spark_master, spark_data)
+    try:
+        q = _query(names, by, grain, start, end, tz, default_tz, param or [], with_counts)
+        frame = compute(eng, q)
+        if targets:
+            frame = with_targets(frame, q, load_targets(closer) if closer is not None else [])
+    finally:
+        if closer is not None:
+            closer.close()
+    if fmt == "json":
+        sys.stdout.write(frame_to_json(frame) + "\n")
+    elif fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        out.print(kpi_table(frame, q, lang))
+
+
+@app.command("kpis")
+def kpis_cmd(
+    lang: Annotated[str, typer.Option("--lang", help="en or fr.")] = "en",
+    fmt: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+    params: Annotated[bool, typer.Option("--params", help="List the configurable parameters instead.")] = False,
+) -> None:
+    """The KPI catalogue: names, labels, definitions, units, directions, dimensions."""
+    if lang not in ("en", "fr"):
+        raise UserError("--lang must be en or fr")
+    if params:
+        for name, p in PARAMS.items():
+            out.print(f"{name} = {p.default!r}: {p.doc}", highlight=False)
+        return
+    if fmt == "json":
+        sys.stdout.write(json.dumps(catalogue_rows(lang), indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(catalogue_markdown(lang))
+    else:
+        grid = RichTable(title="cxkpi KPIs" if lang == "en" else "Indicateurs cxkpi", show_lines=True)
+        for col in ("name", "label", "definition", "unit", "direction", "dimensions"):
+            grid.add_column(col, overflow="fold")
+        for row in catalogue_rows(lang):
+            grid.add_row(row["name"], row["label"], row["definition"], row["unit"], row["direction"], ", ".join(row["dimensions"]) or "-")
+        out.print(grid)
+
+
+@app.command("explain")
+def explain_cmd(
+    name: Annotated[str, typer.Argument(help="A KPI name.")],
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions, comma-separated.")] = None,
+    grain: Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year or all.")] = "all",
+    tz: Annotated[str | None, typer.Option("--tz", help="Reporting time zone.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="KPI parameter name=value.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="en or fr.")] = "en",
+) -> None:
+    """A KPI's definition, parameters and the SQL it runs on the warehouse."""
+    eng, default_tz, closer = _engine("duckdb", None, None)
+    try:
+        q = _query([name], by, grain, None, None, tz, default_tz, param or [], False)
+        check_query(eng, q)
+        ex = explain(eng, name, q)
+    finally:
+        closer.close()
+    k = ex.kpi
+    out.print(f"[bold]{k.name}[/bold] — {k.label(lang)}")
+    out.print(k.definition(lang), highlight=False)
+    out.print(f"formula: {k.formula}", highlight=False)
+    out.print(f"unit: {k.unit.value}   direction: {k.direction.value}   finest grain: {k.min_grain.value}", highlight=False)
+    out.print(f"dimensions: {', '.join(k.dimensions) or 'none'}", highlight=False)
+    out.print(f"inputs: {', '.join(k.inputs)}", highlight=False)
+    for pname, value in ex.params.items():
+        out.print(f"parameter {pname} = {value!r}", highlight=False)
+    for source, sql in ex.sql.items():
+        out.print(f"\n-- source: {source}", highlight=False)
+        out.print(sql, highlight=False, markup=False)
+
+
+@app.command("drill")
+def drill_cmd(
+    name: Annotated[str, typer.Argument(help="A KPI name.")],
+    where: Annotated[list[str] | None, typer.Option("--where", help="dim=value of the figure's group (repeat).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="The figure's period label (2026-03, 2026-W10...).")] = None,
+    grain: Annotated[str, typer.Option("--grain", help="Grain of --period.")] = "all",
+    start: Annotated[str | None, typer.Option("--from", help="First local date.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local date.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Reporting time zone.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 100,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """The rows behind a figure, with the flags that say how each one counts."""
+    if limit <= 0:
+        raise UserError("--limit must be above 0")
+    if period is not None and grain == "all":
+        grain = _grain_of_label(period)
+    eng, default_tz, closer = _engine("duckdb", None, None)
+    try:
+        q = _query([name], None, grain, start, end, tz, default_tz, [], False)
+        frame = drill(eng, name, parse_where(where or []), period, q, limit)
+    finally:
+        closer.close()
+    rows = json.loads(frame_to_json(frame))
+    _emit(rows, fmt, title=f"Rows behind {name}")
+
+
+def _grain_of_label(label: str) -> str:
+    if "-W" in label:
+        return "week"
+    if "-Q" in label:
+        return "quarter"
+    return {4: "year", 7: "month", 10: "day"}.get(len(label), "day")
+
+
+@app.command("export")
+def export_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder for NAME.parquet files.")],
+) -> None:
+    """Write every table as Parquet (for cxkpi kpi --engine spark --spark-data FOLDER)."""
+    con = open_warehouse(_db(), read_only=True)
+    try:
+        written = export_parquet(con, str(folder), list(TABLES))
+    finally:
+        con.close()
+    for w in written:
+        out.print(w, highlight=False)
+
+
+target_app = typer.Typer(help="KPI targets, for red/amber/green status (cxkpi kpi --targets).", no_args_is_help=True)
+app.add_typer(target_app, name="target")
+
+
+def _scope(where: str | None) -> tuple[str | None, str | None]:
+    if where is None:
+        return None, None
+    parsed = parse_where([where])
+    return next(iter(parsed.items()))
+
+
+@target_app.command("set")
+def target_set_cmd(
+    name: Annotated[str, typer.Argument(help="A KPI name.")],
+    value: Annotated[float, typer.Argument(help="The target, in the KPI's unit (a rate as a fraction: 0.8).")],
+    where: Annotated[str | None, typer.Option("--where", help="Only for dim=value (e.g. channel=phone).")] = None,
+    amber: Annotated[float | None, typer.Option("--amber", help="Width of the amber band (default 5 % of the target).")] = None,
+) -> None:
+    """Set the target of a KPI, globally or for one value of a dimension."""
+    dimension, dim_value = _scope(where)
+    con = open_warehouse(_db())
+    try:
+        set_target(con, Target(kpi=name, target=value, dimension=dimension, value=dim_value, amber=amber))
+    finally:
+        con.close()
+    out.print(f"target of {name}{f' for {where}' if where else ''}: {value:g}", highlight=False)
+
+
+@target_app.command("list")
+def target_list_cmd(fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table") -> None:
+    """The targets in force."""
+    con = open_warehouse(_db(), read_only=True)
+    try:
+        rows = [
+            {"kpi": t.kpi, "dimension": t.dimension, "value": t.value, "target": t.target, "amber_band": t.band}
+            for t in load_targets(con)
+        ]
+    finally:
+        con.close()
+    _emit(rows, fmt, title="Targets")
+
+
+@target_app.command("remove")
+def target_remove_cmd(
+    name: Annotated[str, typer.Argument(help="A KPI name.")],
+    where: Annotated[str | None, typer.Option("--where", help="The dim=value scope of the target.")] = None,
+) -> None:
+    """Remove the target of a KPI for a scope."""
+    dimension, dim_value = _scope(where)
+    con = open_warehouse(_db())
+    try:
+        removed = remove_target(con, name, dimension, dim_value)
+    finally:
+        con.close()
+    if not removed:
+        raise UserError(f"no target of {name}{f' for {where}' if where else ''}")
+    out.print(f"removed the target of {name}{f' for {where}' if where else ''}", highlight=False)
 
 
 def _fail(message: str, code: int = 2) -> None:

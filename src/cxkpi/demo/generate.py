@@ -11,7 +11,7 @@ stream spawned from the seed, so the result depends only on ``seed`` and ``scale
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -102,6 +102,13 @@ def build(
     seed: int = 42, scale: float = 1.0, progress: Progress | None = None, *, compact_text: bool = False
 ) -> DemoData:
     """Generate the demo data set and keep the intermediate results."""
+    data = _run(seed, scale, progress)
+    tables = {name: arrow.finalize(t, compact_text) for name, t in data.tables.items()}
+    return replace(data, tables=tables)
+
+
+def _run(seed: int, scale: float, progress: Progress | None) -> DemoData:
+    """All stages; low-cardinality text columns are still dictionary-encoded."""
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
     streams = dict(
@@ -199,7 +206,7 @@ def build(
         "loans": loans,
     }
     return DemoData(
-        tables={name: arrow.finalize(tables.pop(name), compact_text) for name in TABLE_ORDER},
+        tables={name: tables[name] for name in TABLE_ORDER},
         calendar=cal,
         staff=staff,
         arrivals=arr,
@@ -249,4 +256,7 @@ def generate(
     queue, team, agent_id, state, reason...) stay ``dictionary<int, string>``: same values,
     read as VARCHAR by DuckDB, and about half the memory at large scales.
     """
-    return build(seed, scale, progress, compact_text=compact_text).tables
+    tables = _run(seed, scale, progress).tables  # the internals are freed here
+    for name in TABLE_ORDER:  # decode one table at a time to bound the peak memory
+        tables[name] = arrow.finalize(tables[name], compact_text)
+    return tables

@@ -139,34 +139,52 @@ def _context(engine: Engine, source: Source, q: KpiQuery) -> dict[str, Any]:
     return ctx
 
 
-def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
+def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any]) -> Any:
+    """The source's rows, enriched, in range, each with its ``period`` (before any grouping).
+
+    None for a snapshot source with no period to look at.
+    """
     ctx = _context(engine, source, q)
-    keys = [*q.by, PERIOD]
     if source.shape is Shape.SNAPSHOT:
         windows = _windows(engine, source, q)
         if windows is None:
-            return pd.DataFrame(columns=[*keys, *(m.name for m in ms)])
+            return None
         ctx["periods"] = windows
-        t = engine.table(source.table).cross_join(windows)
         assert source.enrich is not None
+        return source.enrich(engine, engine.table(source.table).cross_join(windows), p, ctx)
+    t = source.base(engine, p, ctx) if source.base else engine.table(source.table)
+    if source.table == "contacts" and source.base is None:
+        t = with_next_inbound(engine, t)
+    if source.enrich is not None:
         t = source.enrich(engine, t, p, ctx)
+    t = _in_range(engine, source, t, q)
+    t = t.mutate(**{PERIOD: _period_expr(engine, source, t, q)})
+    if source.latest_only:
+        ts = t[source.time_column]
+        t = t.filter(ts == ts.max().over(group_by=PERIOD))
+    return t
+
+
+def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> Any:
+    """The one grouped aggregation computing all measures ``ms`` of ``source`` (None: nothing to do)."""
+    t = rows(engine, source, q, p)
+    if t is None:
+        return None
+    keys = [*q.by, PERIOD]
+    if source.shape is Shape.TWO_STAGE:
+        assert source.entity is not None and source.stage is not None
+        entities = t.filter(t[source.entity].notnull())
+        t = entities.group_by([*keys, source.entity]).aggregate(**source.stage(entities, p))
+    return t.group_by(keys).aggregate(**{m.name: m.build(t, p) for m in ms})
+
+
+def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
+    expr = expression(engine, source, ms, q, p)
+    keys = [*q.by, PERIOD]
+    if expr is None:
+        df = pd.DataFrame(columns=[*keys, *(m.name for m in ms)])
     else:
-        t = source.base(engine, p, ctx) if source.base else engine.table(source.table)
-        if source.table == "contacts" and source.base is None:
-            t = with_next_inbound(engine, t)
-        if source.enrich is not None:
-            t = source.enrich(engine, t, p, ctx)
-        t = _in_range(engine, source, t, q)
-        t = t.mutate(**{PERIOD: _period_expr(engine, source, t, q)})
-        if source.latest_only:
-            ts = t[source.time_column]
-            t = t.filter(ts == ts.max().over(group_by=PERIOD))
-        if source.shape is Shape.TWO_STAGE:
-            assert source.entity is not None and source.stage is not None
-            entities = t.filter(t[source.entity].notnull())
-            t = entities.group_by([*keys, source.entity]).aggregate(**source.stage(entities, p))
-    agg = t.group_by(keys).aggregate(**{m.name: m.build(t, p) for m in ms})
-    df = agg.to_pandas()
+        df = expr.to_pandas()
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])
     df[PERIOD] = [_label(v, q.grain) for v in df[PERIOD]]

@@ -98,3 +98,24 @@ def periods(first: date, last: date, grain: Grain, tz: str) -> list[Period]:
         out.append(Period(label(start, grain), local_midnight_utc(start, tz), local_midnight_utc(nxt, tz)))
         start = nxt
     return out
+
+
+def parse_label(text: str, grain: Grain) -> date:
+    """First day of the period labelled ``text`` (the inverse of ``label``)."""
+    try:
+        if grain is Grain.DAY:
+            return date.fromisoformat(text)
+        if grain is Grain.WEEK:
+            year, week = text.split("-W")
+            return date.fromisocalendar(int(year), int(week), 1)
+        if grain is Grain.MONTH:
+            year, month = text.split("-")
+            return date(int(year), int(month), 1)
+        if grain is Grain.QUARTER:
+            year, quarter = text.split("-Q")
+            return date(int(year), 3 * (int(quarter) - 1) + 1, 1)
+        if grain is Grain.YEAR:
+            return date(int(text), 1, 1)
+    except ValueError:
+        pass
+    raise UserError(f"{text!r} is not a {grain.value} period label (e.g. {label(date(2026, 3, 5), grain)})")

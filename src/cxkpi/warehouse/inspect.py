@@ -53,3 +53,23 @@ def list_rejects(
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def config_value(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """A warehouse setting (``reporting_tz``, ``source_tz``...), or None."""
+    row = con.execute("SELECT value FROM warehouse_config WHERE key = ?", [key]).fetchone()
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, folder: str, tables: list[str]) -> list[str]:
+    """Write tables as ``NAME.parquet`` in ``folder`` (what the Spark engine reads)."""
+    from pathlib import Path
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in tables:
+        path = out / f"{name}.parquet"
+        con.execute(f"COPY {quote(name)} TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+        written.append(str(path))
+    return written

@@ -187,9 +187,21 @@ WHERE contacts.contact_id = res.contact_id
        OR contacts.next_same_reason_at IS DISTINCT FROM res.next_same_reason_at);
 """
 
+V3_SQL = """
+CREATE TABLE targets (
+    kpi VARCHAR NOT NULL,
+    dimension VARCHAR,
+    dim_value VARCHAR,
+    target DOUBLE NOT NULL,
+    amber DOUBLE,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log, rejects", V1_SQL),
     Migration(2, "contacts: next inbound contact of the same customer (FCR, repeat contacts)", V2_SQL),
+    Migration(3, "KPI targets", V3_SQL),
 )
 
 LATEST = MIGRATIONS[-1].version
