@@ -298,7 +298,7 @@ def test_jsonl_with_blank_and_non_object_lines(wh: Any, files: Any) -> None:
     check_content(wh)
 
 
-@pytest.mark.xfail(strict=True, reason="a malformed JSON line makes json_type() raise: the import dies with InvalidInputException")
+
 def test_jsonl_malformed_line_is_rejected_with_its_line(wh: Any, files: Any) -> None:
     lines: list[Any] = [JSON_ROWS[0], '{"contact_id": "c9", "channel": ', JSON_ROWS[1], "{bad json}", JSON_ROWS[2]]
     path = files.jsonl("c.jsonl", lines)
@@ -405,7 +405,7 @@ def test_crlf_line_ends(wh: Any, files: Any) -> None:
     assert [(r["line"], r["column"]) for r in wh.rejects()] == [(3, None), (4, "channel")]
 
 
-@pytest.mark.xfail(strict=True, reason="with CRLF line ends the raw text of a structural reject starts with the previous line's '\\n'")
+
 def test_crlf_structural_raw_is_the_line_as_read(wh: Any, files: Any) -> None:
     text = "\r\n".join([H, "c1,phone,2026-03-05 10:00", "c2,phone"]) + "\r\n"
     wh.import_("contacts", files.text("c.csv", text))
@@ -413,7 +413,7 @@ def test_crlf_structural_raw_is_the_line_as_read(wh: Any, files: Any) -> None:
     assert r["raw"] == "c2,phone"
 
 
-@pytest.mark.xfail(strict=True, reason="DuckDB skips blank lines, so line numbers of the rows after a blank line are too small")
+
 def test_blank_lines_do_not_shift_line_numbers(wh: Any, files: Any) -> None:
     text = "\n".join([H, "c1,phone,2026-03-05 10:00", "", "", "c2,fax,2026-03-05 10:00", "c3", "c4,fax,2026-03-05"]) + "\n"
     report = wh.import_("contacts", files.text("c.csv", text))
@@ -488,7 +488,7 @@ def test_forced_file_format(wh: Any, files: Any) -> None:
         wh.import_("contacts", path, options=ReadOptions(format="dbf"))
 
 
-@pytest.mark.xfail(strict=True, reason="only the first 1 MiB is sniffed: a cp1252 file whose first accent comes later has those rows rejected as invalid UTF-8")
+
 def test_cp1252_file_with_late_accents(wh: Any, files: Any) -> None:
     rows = [[f"c{i}", "phone", "2026-03-05 10:00", f"plain ascii note number {i:06d}"] for i in range(25_000)]
     rows.append(["c-last", "phone", "2026-03-05 10:00", "crème brûlée à 5 €"])
@@ -499,7 +499,7 @@ def test_cp1252_file_with_late_accents(wh: Any, files: Any) -> None:
     assert wh.scalar("SELECT note FROM contacts WHERE contact_id = 'c-last'") == "crème brûlée à 5 €"
 
 
-@pytest.mark.xfail(strict=True, reason="the importer uses DuckDB's rowid pseudo-column; a source column named rowid shadows it: BinderException")
+
 @pytest.mark.parametrize("name", ["rowid", "RowID"])
 def test_a_source_column_named_like_a_pseudo_column(wh: Any, files: Any, name: str) -> None:
     text = f"contact_id,channel,created_at,{name}\nc1,phone,2026-03-05 10:00,7\nc2,fax,2026-03-05 10:00,8\nc1,chat,2026-03-05 10:00,9\n"

@@ -150,7 +150,7 @@ def test_later_file_without_an_extra_column_keeps_its_values(wh: Any, files: Any
     assert (r.changed, wh.scalar("SELECT campaign FROM contacts")) == (1, "summer")
 
 
-@pytest.mark.xfail(strict=True, reason="columns with a default (direction, outcome, weight) absent from a later file are overwritten by the default")
+
 def test_later_file_without_a_defaulted_column_keeps_its_values(wh: Any, files: Any) -> None:
     header = [*HEADER, "direction", "outcome"]
     wh.import_("contacts", files.csv("a.csv", header, [contact(1) + ["outbound", "callback"]]))
@@ -159,7 +159,7 @@ def test_later_file_without_a_defaulted_column_keeps_its_values(wh: Any, files: 
     assert (r.changed, r.unchanged) == (0, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="an evaluation's weight absent from a later file is reset to the default 1")
+
 def test_later_file_without_weight_keeps_the_weight(wh: Any, files: Any) -> None:
     head = ["evaluation_id", "agent_id", "evaluated_at", "criterion", "score", "max_score"]
     row = ["e1", "a1", "2026-03-05 10:00", "greeting", "3", "5"]

@@ -61,7 +61,7 @@ def test_killed_import_leaves_warehouse_unchanged(tmp_path: Path, big_csv: Path,
     cli = [sys.executable, "-c", "from cxkpi.cli.main import run; run()"]
     proc = subprocess.Popen(
         [*cli, "--db", str(db), "import", "contacts", str(big_csv), "--rejects-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     time.sleep(kill_after_s)
     assert proc.poll() is None, "the import finished before it could be killed: use a bigger file"

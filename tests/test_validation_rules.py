@@ -172,7 +172,7 @@ def test_every_table_has_required_cases() -> None:
     assert tables == set(TABLES)
 
 
-@pytest.mark.xfail(strict=True, reason="identity import does not trim cells: a blank (whitespace-only) required id is accepted")
+
 def test_whitespace_only_required_id_is_missing(wh: Any, files: Any) -> None:
     assert_one_reject(wh, files, "contacts", {"contact_id": "   "}, "contact_id", "contact_id: missing (required)")
 
@@ -579,7 +579,7 @@ def test_keys_are_compared_exactly(wh: Any, files: Any) -> None:
     assert (report.accepted, report.rejected) == (2, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="a duplicate's raw is rebuilt from typed values (UTC timestamps, extras lost), not the row as read")
+
 def test_duplicate_raw_is_the_row_as_read(wh: Any, files: Any) -> None:
     rows = [
         {"contact_id": "c1", "channel": "phone", "created_at": "2026-03-05 10:00", "note": "first"},

@@ -47,15 +47,18 @@ class _State:
     db: str | None = None
 
 
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cxkpi {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     db: Annotated[str | None, typer.Option("--db", help="Warehouse file (else $CXKPI_DB, else ./cxkpi.duckdb).")] = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
 ) -> None:
     """cxkpi: imports that lose nothing, one KPI catalogue, DuckDB or Spark."""
-    if version:
-        out.print(f"cxkpi {__version__}")
-        raise typer.Exit()
     _State.db = db
 
 

@@ -132,8 +132,9 @@ def daily_volumes(cal: Calendar, scale: float) -> np.ndarray:
         vol[c, cal.day_short] *= 0.7
         vol[c, christmas] *= 0.85
     vol[:, cal.n_period_days :] = 0.0
-    vol *= ISSUES_AT_SCALE_1 * scale / vol.sum()
-    return vol
+    vol *= ISSUES_AT_SCALE_1 * scale / float(vol.sum())
+    out: np.ndarray = vol
+    return out
 
 
 def slot_intensity(cal: Calendar, daily: np.ndarray, masks: np.ndarray) -> np.ndarray:

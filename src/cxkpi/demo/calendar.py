@@ -54,9 +54,6 @@ class Calendar:
     day_n_slots: np.ndarray
     day_iso_week: np.ndarray  # running ISO week number from the start (0..)
 
-    def slot_start(self, slots: np.ndarray) -> np.ndarray:
-        return slots.astype(np.float64) * SLOT
-
     def hours_mask(self, channel: int) -> np.ndarray:
         """Half hours when ``channel`` is open (agent channels close on public holidays)."""
         spec = HOURS[channel]
@@ -92,15 +89,15 @@ def build_calendar() -> Calendar:
     # and exact since Paris changes offset on the hour).
     utc = ZoneInfo("UTC")
     hours = np.arange(0, n_slots * SLOT, 3600, dtype=np.int64)
-    offset_h = np.array(
-        [datetime.fromtimestamp(t0 + int(h), utc).astimezone(PARIS).utcoffset().total_seconds() for h in hours[::24]],
-        dtype=np.int64,
-    )
+    def utc_offset(epoch: int) -> int:
+        off = datetime.fromtimestamp(epoch, utc).astimezone(PARIS).utcoffset()
+        return int(off.total_seconds()) if off is not None else 0
+
+    offset_h = np.array([utc_offset(t0 + int(h)) for h in hours[::24]], dtype=np.int64)
     offset = np.repeat(offset_h, 24)[: hours.size]
-    for i in np.flatnonzero(np.diff(offset_h)):  # a DST change happens inside that day
-        for j in range(i * 24, min((i + 1) * 24 + 1, hours.size)):
-            off = datetime.fromtimestamp(t0 + int(hours[j]), utc).astimezone(PARIS).utcoffset()
-            offset[j] = int(off.total_seconds()) if off is not None else 0
+    for i in np.flatnonzero(np.diff(offset_h)).tolist():  # a DST change happens inside that day
+        for j in range(i * 24, min((i + 1) * 24 + 1, int(hours.size))):
+            offset[j] = utc_offset(t0 + int(hours[j]))
     slot_offset = np.repeat(offset, 2)[:n_slots]
     local = t0 + np.arange(n_slots, dtype=np.int64) * SLOT + slot_offset  # local wall clock as epoch
     epoch_day = (local // 86400).astype(np.int64)
@@ -111,7 +108,7 @@ def build_calendar() -> Calendar:
     n_days = int(slot_day[-1]) + 1
     n_period_days = (PERIOD_END.date() - start_date).days
     dates = tuple(start_date + timedelta(days=d) for d in range(n_days))
-    fr = holidays.France(years=sorted({d.year for d in dates}))
+    fr = holidays.country_holidays("FR", years=sorted({d.year for d in dates}))
     day_first = np.searchsorted(slot_day, np.arange(n_days)).astype(np.int32)
     day_n = np.bincount(slot_day, minlength=n_days).astype(np.int32)
     first_monday = start_date - timedelta(days=start_date.weekday())

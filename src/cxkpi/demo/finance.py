@@ -203,7 +203,7 @@ def cashflows_table(
     day = np.array([r[0] for r in rows], dtype=np.int64)
     direction = np.array([r[1] for r in rows], dtype=np.int8)
     epoch_days = np.array([(d - EPOCH).days for d in dates], dtype=np.int32)
-    team = np.array([r[4] for r in rows], dtype=np.int64)
+    row_team = np.array([r[4] for r in rows], dtype=np.int64)
     return pa.table(
         {
             "cashflow_id": arrow.ids("CF", np.arange(1, n + 1), arrow.id_width(n, 6)),
@@ -211,7 +211,7 @@ def cashflows_table(
             "direction": arrow.text(direction, ("in", "out")),
             "category": pa.array([r[2] for r in rows], type=pa.string()),
             "amount": arrow.numbers(np.array([r[3] for r in rows])),
-            "team": arrow.text(team, TEAMS),
+            "team": arrow.text(row_team, TEAMS),
         }
     )
 
@@ -219,7 +219,7 @@ def cashflows_table(
 #: Monthly transition matrix of the delinquency buckets (rows: from, columns: to).
 TRANSITIONS = np.array(
     [
-        [0.986, 0.014, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.975, 0.025, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.55, 0.20, 0.25, 0.0, 0.0, 0.0, 0.0],
         [0.30, 0.08, 0.17, 0.45, 0.0, 0.0, 0.0],
         [0.15, 0.03, 0.05, 0.17, 0.60, 0.0, 0.0],
@@ -248,7 +248,8 @@ def _step(state: np.ndarray, risk: np.ndarray, u: np.ndarray) -> np.ndarray:
     p[current, 0] = 1.0 - roll[current]
     cum = np.cumsum(p, axis=1)
     out: np.ndarray = (cum < u[:, None]).sum(axis=1).astype(np.int8)
-    return np.minimum(out, 6).astype(np.int8)
+    capped: np.ndarray = np.minimum(out, 6).astype(np.int8)
+    return capped
 
 
 def loans_table(

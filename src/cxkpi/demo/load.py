@@ -35,10 +35,10 @@ def build_demo(
     started = time.perf_counter()
     con = open_warehouse(path)
     try:
-        row = con.execute(
+        foreign = con.execute(
             "SELECT count(*) FROM import_log WHERE file NOT LIKE ?", [DEMO_PREFIX + "%"]
-        ).fetchone()
-        if row and row[0]:
+        ).fetchall()[0][0]
+        if foreign:
             raise UserError(f"{path} holds imported data: build the demo in another file (--db demo.duckdb)")
         tables = generate(seed=seed, scale=scale, progress=progress)
         rejected = 0

@@ -30,6 +30,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
@@ -166,14 +167,14 @@ def simulate(
     RES = np.full(cap, -1, np.int8)
 
     # --- streams for contacts created during the run -----------------------------------
-    # (numpy buffers read through memoryviews: compact, and items come out as Python floats)
+    # numpy buffers read through memoryviews (ndarray.data): compact, items come out as Python floats
     nd = cap - nb
-    s_pat = memoryview(_patience_multiplier(nd, rng))
-    s_talk = memoryview(_lognormal_unit(nd, TALK_SIGMA, rng))
-    s_wrap = memoryview(_lognormal_unit(nd, WRAP_SIGMA, rng))
-    s_log = memoryview(rng.logistic(size=nd))
+    s_pat: Any = _patience_multiplier(nd, rng).data
+    s_talk: Any = _lognormal_unit(nd, TALK_SIGMA, rng).data
+    s_wrap: Any = _lognormal_unit(nd, WRAP_SIGMA, rng).data
+    s_log: Any = rng.logistic(size=nd).data
     n_u = 3 * nb + 1000
-    s_u = memoryview(rng.random(n_u))
+    s_u: Any = rng.random(n_u).data
 
     # --- lookup tables as Python lists (fast scalar access) ---------------------------
     L_POOL = pool_of.tolist()
@@ -197,8 +198,8 @@ def simulate(
     ptr = staff.duty_ptr
     ivp = ptr[:-1].tolist()
     ive = ptr[1:].tolist()
-    dS = memoryview(staff.duty_start)
-    dE = memoryview(staff.duty_end)
+    dS: Any = staff.duty_start.data
+    dE: Any = staff.duty_end.data
     spd = staff.agent_speed[staff.server_agent].tolist()
     skl = (SKILL_RESOLVE * staff.agent_skill[staff.server_agent]).tolist()
     heaps: list[list[tuple[float, int]]] = [[] for _ in POOLS]
@@ -208,22 +209,22 @@ def simulate(
     for h in heaps:
         heapify(h)
 
-    t_ = memoryview(T)
-    ch_ = memoryview(CH)
-    iss_ = memoryview(ISS)
-    kind_ = memoryview(KIND)
-    pool_ = memoryview(POOL)
-    pat_ = memoryview(PAT)
-    talk_ = memoryview(TALK)
-    wrap_ = memoryview(WRAP)
-    thr_ = memoryview(THR)
-    start_ = memoryview(START)
-    end_ = memoryview(END)
-    srv_ = memoryview(SRV)
-    out_ = memoryview(OUT)
-    res_ = memoryview(RES)
-    seg_ = memoryview(seg)
-    reason_ = memoryview(reason)
+    t_: Any = T.data
+    ch_: Any = CH.data
+    iss_: Any = ISS.data
+    kind_: Any = KIND.data
+    pool_: Any = POOL.data
+    pat_: Any = PAT.data
+    talk_: Any = TALK.data
+    wrap_: Any = WRAP.data
+    thr_: Any = THR.data
+    start_: Any = START.data
+    end_: Any = END.data
+    srv_: Any = SRV.data
+    out_: Any = OUT.data
+    res_: Any = RES.data
+    seg_: Any = seg.data
+    reason_: Any = reason.data
 
     dyn: list[tuple[float, int]] = []
     n = nb

@@ -187,7 +187,7 @@ POOLS = (
     Pool("TEL_PART", (PHONE,), True, beta=1.0, min_staff=2, busy_inflation=1.16),
     Pool("TEL_PRO", (PHONE,), True, beta=0.9, min_staff=1, busy_inflation=1.12),
     Pool("TEL_PATRI", (PHONE,), True, beta=0.8, min_staff=1, busy_inflation=1.10),
-    Pool("VISIO", (VIDEO,), True, beta=1.0, min_staff=2, busy_inflation=1.05),
+    Pool("VISIO", (VIDEO,), True, beta=1.4, min_staff=2, busy_inflation=1.05),
     Pool("CHAT", (CHAT,), True, beta=1.2, min_staff=2, busy_inflation=1.08),
     Pool("ECRIT", (EMAIL, WEB_FORM), False, busy_inflation=1.06),
     Pool("SOCIAL_SMS", (SOCIAL, SMS), False, busy_inflation=1.03),

@@ -272,6 +272,8 @@ def _add_roster(
         gaps.sort()
         p = len(b.p_roster)
         start = (base + piece[0][0]) * float(SLOT)
+        if gaps:  # a shift that opens with training starts with it
+            start = min(start, gaps[0][0])
         end = (base + piece[-1][1]) * float(SLOT)
         b.p_roster.append(r)
         b.p_start.append(start)
@@ -362,7 +364,7 @@ def assign_agents(
         per_week = np.bincount(week[r_day[idx]], minlength=n_weeks)
         per_day = np.bincount(r_day[idx], minlength=cal.n_days)
         m = int(max(math.ceil(per_week.max() / grp.front_days * 1.08), math.ceil(per_day.max() * 1.1), 1))
-        cap = math.ceil(grp.front_days) + 1
+        cap = min(math.ceil(grp.front_days) + 1, 5)  # days a week, at most five
         # Leave: three summer weeks per agent, one more week for half of them in winter.
         leave = np.zeros((m, n_weeks), dtype=bool)
         if summer_weeks.size >= 3:

@@ -138,8 +138,8 @@ def build_surveys(cal: Calendar, c: Contacts, arr: Arrivals, staff: Staff, rng: 
     """Draw the surveys, their responses, scores and verbatims."""
     eligible = ((c.outcome == ANSWERED) & ~c.outbound) | (c.outcome == DEFLECTED)
     send_p = np.zeros(N_CHANNELS)
-    for ch, p in SEND_PROB.items():
-        send_p[ch] = p
+    for chan, p in SEND_PROB.items():
+        send_p[chan] = p
     sent_mask = eligible & (rng.random(c.n) < send_p[c.channel])
     idx = np.flatnonzero(sent_mask)
     ch = c.channel[idx]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import os
 import threading
 import time
@@ -83,10 +84,16 @@ def import_file(
     tz = _source_tz(con, source_tz, m)
     if not path.exists():
         raise UserError(f"{path}: no such file")
-    checksum = _Checksum(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a file")
     rejects_file = _rejects_path(path, rejects_dir)
-    report = _run_import(con, table, lambda tag: stage(con, path, read, tag), m, tz, str(path), rejects_file, progress, checksum)
-    return report
+    try:
+        return _run_import(con, table, lambda tag: stage(con, path, read, tag), m, tz, str(path), rejects_file,
+                           progress, _Checksum(path))
+    except _NotUtf8:
+        retry = ReadOptions(**{**asdict(read), "encoding": "cp1252"})
+        return _run_import(con, table, lambda tag: stage(con, path, retry, tag), m, tz, str(path), rejects_file,
+                           progress, _Checksum(path))
 
 
 def import_arrow(
@@ -131,8 +138,8 @@ def _source_tz(con: duckdb.DuckDBPyConnection, option: str | None, m: mappings.M
         return check_tz(option)
     if m is not None and m.source_tz:
         return m.source_tz
-    row = con.execute("SELECT value FROM warehouse_config WHERE key = 'source_tz'").fetchone()
-    return check_tz(row[0]) if row and row[0] else "UTC"
+    rows = con.execute("SELECT value FROM warehouse_config WHERE key = 'source_tz'").fetchall()
+    return check_tz(rows[0][0]) if rows and rows[0][0] else "UTC"
 
 
 def _rejects_path(path: Path, rejects_dir: str | Path | None) -> Path:
@@ -146,21 +153,43 @@ def _rejects_path(path: Path, rejects_dir: str | Path | None) -> Path:
 
 
 class _Checksum:
-    """SHA-256 of the file, computed in a thread while DuckDB reads it."""
+    """SHA-256 of the file, and its blank lines (which CSV readers skip), computed in a
+    thread while DuckDB reads the file."""
 
     def __init__(self, path: Path) -> None:
         self._digest = hashlib.sha256()
+        self._blank: list[int] = []
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
     def _run(self, path: Path) -> None:
+        lines = 0  # newlines seen before the current chunk
+        previous = b"\n"  # a blank first line counts too
         with path.open("rb") as fh:
             while chunk := fh.read(8 << 20):
                 self._digest.update(chunk)
+                data = previous[-2:] + chunk
+                offset = pos = len(previous[-2:])
+                seen = 0  # newlines of this chunk before pos
+                for match in _BLANK.finditer(data):
+                    if match.end() > offset:
+                        start = max(match.start(), offset)
+                        seen += data.count(b"\n", pos, start)
+                        pos = start
+                        self._blank.append(lines + seen + 1)
+                lines += chunk.count(b"\n")
+                previous = chunk
 
     def value(self) -> str:
         self._thread.join()
         return self._digest.hexdigest()
+
+    def blank_lines(self) -> list[int]:
+        self._thread.join()
+        return self._blank
+
+
+_BLANK = re.compile(rb"(?<=\n)\r?\n")
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str, step: str, progress: Progress | None) -> None:
@@ -225,16 +254,22 @@ def _run_import(
             raise UserError(f"{file_label}: cannot read ({str(exc).splitlines()[0]})") from None
         if isinstance(staged, _StagedCsv):
             staged.collect_structural(con)
+            if checksum is not None and staged.encoding != "utf-16":
+                staged.blank_lines = checksum.blank_lines()
+            if staged.sniffed_utf8 and any("encoding" in reason for _, reason, _ in staged.structural):
+                raise _NotUtf8()
+        # rows of a table made inside a transaction are numbered from a large offset
+        base = int(_scalar(con, f"SELECT coalesce(min(rowid), 0) FROM {typed}"))
         if table.derive_key_from:
             _derive_key(con, table, typed)
-        _reject_duplicates(con, table, typed, staged)
+        _reject_duplicates(con, table, typed, staged, base)
         import_id = int(_scalar(con, "SELECT nextval('import_id_seq')"))
         # the rejects of a file are what its latest import set aside; the log keeps the history
         con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ?", [table.name, file_label])
-        rejected = _store_rejects(con, table, typed, staged, import_id, file_label)
+        rejected = _store_rejects(con, table, typed, staged, import_id, file_label, base)
         read = int(_scalar(con, f"SELECT count(*) FROM {typed}")) + len(staged.structural)
         _add_extra_columns(con, table, extras)
-        provided = [c.name for c in table.columns if c.name in compiled.fields or c.default is not None or c.name in table.key] + extras
+        provided = _provided(table, compiled.fields) + extras
         affected = _touched_customers(con, table, typed)
         new, changed, unchanged = _upsert(con, table, typed, provided, extras, import_id, progress)
         if affected and (new or changed):
@@ -277,10 +312,21 @@ def _run_import(
     )
 
 
+class _NotUtf8(Exception):
+    """A file sniffed as UTF-8 has invalid UTF-8 further on: it is read again as Windows-1252."""
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
-    row = con.execute(sql, params or []).fetchone()
-    assert row is not None
-    return row[0]
+    return con.execute(sql, params or []).fetchall()[0][0]
+
+
+def _provided(table: Table, fields: dict[str, str]) -> list[str]:
+    """Columns a file says something about: its own and the key.
+
+    An update never overwrites a column the file does not carry, not even with a default
+    (a row's outcome stays "callback" when a later export has no outcome column).
+    """
+    return [c.name for c in table.columns if c.name in fields or c.name in table.key]
 
 
 def _require_columns(table: Table, fields: dict[str, str], columns: list[str], label: str) -> None:
@@ -305,7 +351,7 @@ def _derive_key(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> Non
     )
 
 
-def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged) -> None:
+def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged, base: int) -> None:
     """Within one file the key must be unique: later rows with a seen key are set aside."""
     keys = ", ".join(quote(k) for k in table.key)
     on = " AND ".join(f"t.{quote(k)} = d.{quote(k)}" for k in table.key)
@@ -317,14 +363,21 @@ def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: Table, typed: str,
         f"WHERE _reason IS NULL GROUP BY {keys} HAVING count(*) > 1"
     )
     if _scalar(con, f"SELECT count(*) FROM {dups}"):
-        line = "d._first_line" if staged.line_column else staged.line_of("d._first")
+        line = "d._first_line" if staged.line_column else staged.line_of(f"(d._first - {base})")
         con.execute(
             f"""UPDATE {typed} AS t SET _reason = '{'/'.join(table.key)}: duplicate ''' || {shown} || ''' (first at line ' || {line} || ')',
                 _column = '{table.key[0]}'
             FROM {dups} d WHERE {on} AND t.rowid <> d._first AND t._reason IS NULL"""
         )
-        cells = ", ".join(f"{_sql_lit(c)}: CAST(t.{quote(c)} AS VARCHAR)" for c in table.names)
-        con.execute(f"UPDATE {typed} AS t SET _raw = to_json({{{cells}}}) WHERE _raw IS NULL AND _reason IS NOT NULL")
+        # the raw row of a duplicate, as read: a second read of the source (duplicates are rare)
+        cells = ", ".join(f"{_sql_lit(c)}: {quote(c)}" for c in staged.columns)
+        con.execute(
+            f"""UPDATE {typed} AS t SET _raw = r.raw
+                FROM (SELECT row_number() OVER () - 1 AS i, to_json({{{cells}}}) AS raw FROM ({staged.relation_sql})) r
+                WHERE t._raw IS NULL AND t._reason IS NOT NULL AND t.rowid - {base} = r.i"""
+        )
+        if isinstance(staged, _StagedCsv):
+            staged.drop_rejects_tables(con)
     con.execute(f"DROP TABLE {dups}")
 
 
@@ -333,10 +386,10 @@ def _sql_lit(value: str) -> str:
 
 
 def _store_rejects(
-    con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged, import_id: int, label: str
+    con: duckdb.DuckDBPyConnection, table: Table, typed: str, staged: Staged, import_id: int, label: str, base: int
 ) -> int:
     con.execute(
-        f"""INSERT INTO rejects SELECT ?, ?, ?, {staged.line_of('rowid')}, _column, _reason, _raw
+        f"""INSERT INTO rejects SELECT ?, ?, ?, {staged.line_of(f'(rowid - {base})')}, _column, _reason, _raw
             FROM {typed} WHERE _reason IS NOT NULL ORDER BY rowid""",
         [import_id, table.name, label],
     )

@@ -38,6 +38,8 @@ ENTRY_KEYS = {
 }
 ISO_DATE, ISO_TIME = "%Y-%m-%d", "%H:%M:%S"
 NAIVE_OUT = "%Y-%m-%d %H:%M:%S.%f"
+# names the warehouse uses itself: a source column so named is kept as source_NAME
+RESERVED = frozenset({"rowid", "import_id", "next_inbound_at", "next_same_reason_at"})
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,13 @@ def identity(table: Table, columns: list[str]) -> Compiled:
     for c in columns:
         name = normalize_name(c)
         if name not in fields:
-            fields[name] = quote(c)
+            fields[name] = blank_is_null(quote(c))
     return Compiled(fields=fields, rejects=[])
+
+
+def blank_is_null(cell: str) -> str:
+    """A cell as read; only a blank (empty or whitespace-only) cell is empty."""
+    return f"(CASE WHEN trim({cell}) = '' THEN NULL ELSE {cell} END)"
 
 
 def normalize_name(name: str) -> str:
@@ -153,6 +160,8 @@ def normalize_name(name: str) -> str:
     out = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
     if not out:
         return "column"
+    if out in RESERVED:
+        return f"source_{out}"
     return out if not out[0].isdigit() else f"c_{out}"
 
 
@@ -169,7 +178,7 @@ def compile_mapping(mapping: Mapping, table: Table, columns: list[str], file_lab
         for c in columns:
             name = normalize_name(c)
             if c not in used and name not in fields:
-                fields[name] = quote(c)
+                fields[name] = blank_is_null(quote(c))
     return Compiled(fields=fields, rejects=rejects)
 
 

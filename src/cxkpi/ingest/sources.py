@@ -63,6 +63,7 @@ class Staged:
     decimal: str = "."
     cleanup: list[Path] = field(default_factory=list)
     line_column: bool = False
+    blank_lines: list[int] = field(default_factory=list)  # blank lines the reader skipped
 
     def line_of(self, row_sql: str) -> str:
         """SQL for the file line of record ``row_sql``: skips the lines set aside before it.
@@ -72,7 +73,7 @@ class Staged:
         """
         if self.line_column:
             return "_line"
-        lines = sorted(line for line, _, _ in self.structural)
+        lines = sorted({line for line, _, _ in self.structural} | set(self.blank_lines))
         if self.format != "csv" or not lines:
             return f"({row_sql} + {self.first_line})"
         # record k lands on line k + first_line + #{j : t_j <= k}, t_j = line_j - first_line - j + 1
@@ -238,12 +239,14 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions,
         decimal=decimal,
         cleanup=cleanup,
         rejects_table=rejects_table,
+        sniffed_utf8=options.encoding is None and encoding == "utf-8",
     )
 
 
 @dataclass
 class _StagedCsv(Staged):
     rejects_table: str = ""
+    sniffed_utf8: bool = False
 
     def collect_structural(self, con: duckdb.DuckDBPyConnection) -> None:
         """After the scan, fetch the records DuckDB could not split into the header's cells."""
@@ -268,7 +271,10 @@ class _StagedCsv(Staged):
                 continue
             seen.add(int(line))
             detail = reasons.get(str(kind), str(message).splitlines()[0])
-            self.structural.append((int(line), f"unreadable record: {detail}", str(raw or "")))
+            self.structural.append((int(line), f"unreadable record: {detail}", str(raw or "").strip("\r\n")))
+        self.drop_rejects_tables(con)
+
+    def drop_rejects_tables(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {self.rejects_table}")
         con.execute(f"DROP TABLE IF EXISTS _rs_{self.rejects_table[4:]}")
 
@@ -286,21 +292,21 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Staged
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot read as JSON Lines: {str(exc).splitlines()[0]}") from None
     bad = con.execute(
-        f"SELECT _row, j FROM {table} WHERE j IS NOT NULL AND NOT coalesce(json_valid(j) AND json_type(j) = 'OBJECT', false) ORDER BY _row"
+        f"SELECT _row, j FROM {table} WHERE j IS NOT NULL AND NOT {_IS_OBJECT} ORDER BY _row"
     ).fetchall()
     keys = [
         r[0]
         for r in con.execute(
-            f"SELECT k FROM (SELECT unnest(json_keys(j)) AS k, _row FROM {table} "
-            f"WHERE json_valid(j) AND json_type(j) = 'OBJECT') GROUP BY k ORDER BY min(_row), k"
+            f"SELECT k FROM (SELECT unnest(json_keys(CASE WHEN {_IS_OBJECT} THEN j END)) AS k, _row FROM {table}) "
+            "GROUP BY k ORDER BY min(_row), k"
         ).fetchall()
     ]
     if not keys:
         raise UserError(f"{path}: no JSON object found (one object per line expected)")
-    cells = ", ".join(f"j->>{_sql_str('$.' + _json_key(k))} AS {quote(k)}" for k in keys)
+    cells = ", ".join(f"CASE WHEN {_IS_OBJECT} THEN j->>{_sql_str('$.' + _json_key(k))} END AS {quote(k)}" for k in keys)
     relation = (
         f"SELECT _row + 1 AS _line, {cells} FROM {table} "
-        "WHERE j IS NOT NULL AND coalesce(json_valid(j) AND json_type(j) = 'OBJECT', false)"
+        f"WHERE j IS NOT NULL AND {_IS_OBJECT}"
     )
     return Staged(
         path=path,
@@ -311,6 +317,9 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Staged
         first_line=1,
         line_column=True,
     )
+
+
+_IS_OBJECT = "(CASE WHEN json_valid(j) THEN json_type(j) = 'OBJECT' ELSE false END)"
 
 
 def _json_key(key: str) -> str:

@@ -17,6 +17,7 @@ from cxkpi.warehouse import SQL_TYPES, quote
 
 TRUE_WORDS = ("true", "1", "yes", "y", "oui", "o", "vrai", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "non", "faux", "f")
+NAIVE_RE = r"\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 OFFSET_RE = r"\d[T ]?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -40,7 +41,8 @@ def typed_expr(column: Column, cell: str, source_tz: str, decimal: str) -> str:
     """SQL converting the text ``cell`` to the column's warehouse type (NULL when it cannot)."""
     t = column.type
     if t is ColumnType.TEXT:
-        return f"lower({cell})" if column.choices else cell
+        return f"lower(trim({cell}))" if column.choices else cell
+    cell = f"trim({cell})"  # spaces around a number, date or flag are not part of it
     if t in (ColumnType.NUMBER, ColumnType.INTEGER):
         text = cell
         if decimal == ",":
@@ -59,9 +61,13 @@ def typed_expr(column: Column, cell: str, source_tz: str, decimal: str) -> str:
     if t is ColumnType.DATE:
         return f"TRY_CAST({cell} AS DATE)"
     if t is ColumnType.MONTH:
-        return f"(CASE WHEN regexp_full_match({cell}, '\\d{{4}}-\\d{{2}}') THEN TRY_CAST({cell} || '-01' AS DATE) END)"
+        # YYYY-MM, or the first day of the month as a date (Parquet/XLSX exports store months so)
+        return (
+            f"(CASE WHEN regexp_full_match({cell}, '\\d{{4}}-\\d{{2}}') THEN TRY_CAST({cell} || '-01' AS DATE) "
+            f"WHEN regexp_full_match({cell}, '\\d{{4}}-\\d{{2}}-01') THEN TRY_CAST({cell} AS DATE) END)"
+        )
     if t is ColumnType.TIMESTAMP:
-        naive = f"TRY_CAST({cell} AS TIMESTAMP)"
+        naive = f"(CASE WHEN regexp_full_match({cell}, {_lit(NAIVE_RE)}) THEN TRY_CAST({cell} AS TIMESTAMP) END)"
         return (
             f"(CASE WHEN regexp_matches({cell}, {_lit(OFFSET_RE)}) THEN TRY_CAST({cell} AS TIMESTAMPTZ) "
             f"ELSE timezone({_lit(source_tz)}, {naive}) END)"
@@ -75,7 +81,7 @@ def _type_word(t: ColumnType) -> str:
         ColumnType.INTEGER: "a whole number",
         ColumnType.BOOL: "a boolean (true/false, 1/0, yes/no, oui/non)",
         ColumnType.DATE: "a date (YYYY-MM-DD)",
-        ColumnType.MONTH: "a month (YYYY-MM)",
+        ColumnType.MONTH: "a month (YYYY-MM, or the first day of the month)",
         ColumnType.TIMESTAMP: "a timestamp (ISO 8601)",
         ColumnType.TEXT: "text",
     }[t]

@@ -122,6 +122,18 @@ def _service_level(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     return float(met) / float(base)
 
 
+def _flag_rate(flag: str, known: str) -> Any:
+    """``flag / contacts_answered`` (SPEC §3); null when no answered contact of the group
+    carries the flag at all (the source does not export it)."""
+
+    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+        if not m.get(known):
+            return None
+        return ratio(flag, "answered")(m, p)
+
+    return f
+
+
 def _net_cash_flow(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     cin, cout = m.get("cash_in"), m.get("cash_out")
     if cin is None and cout is None:
@@ -228,13 +240,13 @@ KPIS: dict[str, Kpi] = {
              "p90(answered_at − created_at) over answered", U.SECONDS, D.LOWER,
              ("wait_p90_s", "wait_n"), value("wait_p90_s"), CONTACT_DIMS, (f"{_C}.created_at", f"{_C}.answered_at")),
         _kpi("aht",
-             ("Average handling time", "Mean of (ended_at − answered_at) + wrap_seconds over answered contacts with an end (wrap missing = 0), in seconds."),
+             ("Average handling time", "Mean of (ended_at − answered_at) + wrap_seconds over answered inbound contacts with an end (wrap missing = 0), in seconds."),
              ("Durée moyenne de traitement (DMT)", "Moyenne de (fin − réponse) + post-appel sur les contacts décrochés terminés (post-appel absent = 0), en secondes."),
              "mean((ended_at − answered_at) + wrap_seconds)", U.SECONDS, D.NEUTRAL,
              ("handle_sum_s", "handle_n"), ratio("handle_sum_s", "handle_n"), CONTACT_DIMS,
              (f"{_C}.answered_at", f"{_C}.ended_at", f"{_C}.wrap_seconds")),
         _kpi("communication_time",
-             ("Communication time", "Mean of ended_at − created_at over answered contacts with an end, in seconds."),
+             ("Communication time", "Mean of ended_at − created_at over answered inbound contacts with an end, in seconds."),
              ("Temps de communication moyen", "Moyenne de fin − arrivée sur les contacts décrochés terminés, en secondes."),
              "mean(ended_at − created_at)", U.SECONDS, D.NEUTRAL,
              ("comm_sum_s", "comm_n"), ratio("comm_sum_s", "comm_n"), CONTACT_DIMS, (f"{_C}.created_at", f"{_C}.ended_at")),
@@ -247,10 +259,10 @@ KPIS: dict[str, Kpi] = {
              U.RATE, D.HIGHER, ("fcr_ok", "fcr_base"), ratio("fcr_ok", "fcr_base"), CONTACT_DIMS,
              (f"{_C}.customer_id", f"{_C}.created_at", f"{_C}.answered_at", f"{_C}.reason"), ("fcr_window_days", "fcr_same_reason")),
         _kpi("transfer_rate",
-             ("Transfer rate", "Answered inbound contacts transferred / contacts answered (those whose transferred flag is known; null when none is)."),
-             ("Taux de transfert", "Contacts entrants décrochés transférés / contacts décrochés (dont l'indicateur de transfert est connu ; nul si aucun)."),
-             "count(answered ∧ transferred) / count(answered ∧ transferred known)", U.RATE, D.LOWER,
-             ("transferred", "transfer_known"), ratio("transferred", "transfer_known"), CONTACT_DIMS, (f"{_C}.transferred",)),
+             ("Transfer rate", "Answered inbound contacts transferred / contacts answered (null when no answered contact carries the flag)."),
+             ("Taux de transfert", "Contacts entrants décrochés transférés / contacts décrochés (nul si aucun contact ne porte l'indicateur)."),
+             "count(answered ∧ transferred) / contacts_answered", U.RATE, D.LOWER,
+             ("transferred", "answered", "transfer_known"), _flag_rate("transferred", "transfer_known"), CONTACT_DIMS, (f"{_C}.transferred",)),
         _kpi("selfcare_rate",
              ("Self-care rate", "Inbound contacts deflected or on the self-care channel / all inbound contacts."),
              ("Taux de selfcare", "Contacts entrants résolus en autonomie ou sur le canal selfcare / contacts entrants."),
@@ -262,10 +274,10 @@ KPIS: dict[str, Kpi] = {
              "count(channel ∈ digital) / count(inbound)", U.RATE, D.NEUTRAL,
              ("digital", "inbound"), ratio("digital", "inbound"), CONTACT_DIMS, (f"{_C}.channel",)),
         _kpi("conversion_rate",
-             ("Conversion rate", "Answered inbound contacts where the desired action happened / contacts answered (those whose converted flag is known; null when none is)."),
-             ("Taux de transformation", "Contacts entrants décrochés suivis de l'action souhaitée / contacts décrochés (dont l'indicateur est connu ; nul si aucun)."),
-             "count(answered ∧ converted) / count(answered ∧ converted known)", U.RATE, D.HIGHER,
-             ("converted", "conversion_known"), ratio("converted", "conversion_known"), CONTACT_DIMS, (f"{_C}.converted",)),
+             ("Conversion rate", "Answered inbound contacts where the desired action happened / contacts answered (null when no answered contact carries the flag)."),
+             ("Taux de transformation", "Contacts entrants décrochés suivis de l'action souhaitée / contacts décrochés (nul si aucun contact ne porte l'indicateur)."),
+             "count(answered ∧ converted) / contacts_answered", U.RATE, D.HIGHER,
+             ("converted", "answered", "conversion_known"), _flag_rate("converted", "conversion_known"), CONTACT_DIMS, (f"{_C}.converted",)),
         _kpi("repeat_contact_rate",
              ("Repeat contact rate", "Among distinct customers with at least one inbound contact in the period, the share with two or more."),
              ("Taux de réitération", "Parmi les clients distincts ayant au moins un contact entrant sur la période, la part qui en a au moins deux."),

@@ -16,7 +16,8 @@ PARAMS: dict[str, Param] = {
     p.name: p
     for p in (
         Param("answer_threshold_s", ANSWER_THRESHOLDS_S,
-              "answer threshold T per channel for service level, in seconds (channels not listed: no threshold, never met)"),
+              "answer threshold T per channel for service level, in seconds; an override names the channels it changes "
+              "(other channels keep theirs; channels without a threshold never meet it)"),
         Param("short_abandon_s", 5.0, "abandons whose wait is under S seconds are short abandons, left out of offered"),
         Param("service_level_abandons", "against",
               "how abandons count in service level: against (in the base), ignored (base = answered), "
@@ -71,7 +72,10 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if isinstance(default, dict):
             if not isinstance(value, Mapping):
                 raise ValueError(value)
-            return {str(k): float(v) for k, v in value.items()}
+            merged = {**default, **{str(k): float(v) for k, v in value.items()}}  # unnamed channels keep theirs
+            if any(v < 0 for v in merged.values()):
+                raise ValueError(value)
+            return merged
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             number = float(value)
             if number < 0:

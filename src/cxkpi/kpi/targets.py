@@ -82,12 +82,12 @@ def set_target(con: duckdb.DuckDBPyConnection, t: Target) -> None:
 
 def remove_target(con: duckdb.DuckDBPyConnection, kpi: str, dimension: str | None, value: str | None) -> int:
     kpi_named(kpi)
-    before = con.execute("SELECT count(*) FROM targets").fetchone()
+    before = con.execute("SELECT count(*) FROM targets").fetchall()[0]
     con.execute(
         "DELETE FROM targets WHERE kpi = ? AND dimension IS NOT DISTINCT FROM ? AND dim_value IS NOT DISTINCT FROM ?",
         [kpi, dimension, value],
     )
-    after = con.execute("SELECT count(*) FROM targets").fetchone()
+    after = con.execute("SELECT count(*) FROM targets").fetchall()[0]
     return int(before[0] - after[0]) if before and after else 0
 
 

@@ -37,11 +37,20 @@ WHERE contacts.contact_id = res.contact_id
 """
 
 
+CLEAR_SQL = """
+UPDATE contacts SET next_inbound_at = NULL, next_same_reason_at = NULL
+WHERE (customer_id IS NULL OR direction IS DISTINCT FROM 'inbound')
+  AND (next_inbound_at IS NOT NULL OR next_same_reason_at IS NOT NULL)
+"""
+
+
 def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
     """Recompute the next-inbound columns, for all contacts or those of ``customers``
-    (a SQL query returning a ``customer_id`` column)."""
+    (a SQL query returning a ``customer_id`` column); a contact that lost its customer or
+    became outbound has them cleared."""
     where = f"WHERE customer_id IN ({customers})" if customers else ""
     con.execute(NEXT_INBOUND_SQL.format(where=where))
+    con.execute(CLEAR_SQL)
 
 
 DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"contacts": ("next_inbound_at", "next_same_reason_at")}

@@ -9,6 +9,7 @@ place that names an engine.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +24,14 @@ from cxkpi.config import UserError
 from cxkpi.schema import TABLES
 
 UTC_TS = dt.Timestamp(timezone="UTC")
+
+# ibis 12 calls APIs that duckdb 2.0 and pandas 3.1 deprecate; harmless, and not the user's concern
+THIRD_PARTY_WARNINGS = (
+    r"fetch_arrow_table\(\) is deprecated",
+    r"The 'future\.infer_string' option is deprecated",
+)
+for _message in THIRD_PARTY_WARNINGS:
+    warnings.filterwarnings("ignore", message=_message)
 
 
 class EngineKind(StrEnum):

@@ -19,7 +19,7 @@ def table_stats(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         col = quote(t.time_column)
         rows, first, last = con.execute(
             f"SELECT count(*), CAST(min({col}) AS VARCHAR), CAST(max({col}) AS VARCHAR) FROM {quote(t.name)}"
-        ).fetchone() or (0, None, None)
+        ).fetchall()[0]
         stats.append({"table": t.name, "rows": int(rows), "from": first, "to": last, "rejected": int(rejected.get(t.name, 0))})
     return stats
 
@@ -57,8 +57,8 @@ def list_rejects(
 
 def config_value(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     """A warehouse setting (``reporting_tz``, ``source_tz``...), or None."""
-    row = con.execute("SELECT value FROM warehouse_config WHERE key = ?", [key]).fetchone()
-    return str(row[0]) if row and row[0] is not None else None
+    rows = con.execute("SELECT value FROM warehouse_config WHERE key = ?", [key]).fetchall()
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, folder: str, tables: list[str]) -> list[str]:

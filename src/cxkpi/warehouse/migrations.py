@@ -211,11 +211,11 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """The version a warehouse is at; 0 for an empty file."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()[0][0]
+    if not exists:
         return 0
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
+    return int(version) if version is not None else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
