@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= cxkpi.duckdb
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cxkpi --db $(DB) demo
 	$(BIN)/cxkpi --db $(DB) tables
+	$(BIN)/cxkpi --db $(DB) kpi contacts_offered service_level abandon_rate asa aht fcr csat nps --by channel
+	@echo "Explore: .venv/bin/cxkpi kpis | .venv/bin/cxkpi kpi service_level --by channel --grain month | .venv/bin/cxkpi explain fcr"
+	@echo "The web dashboard (cxkpi serve) is not in this release yet; README.md says what is."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+docs: $(STAMP)
+	$(BIN)/cxkpi kpis --format markdown > docs/kpis.md
+	$(BIN)/cxkpi kpis --format markdown --lang fr > docs/kpis.fr.md
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB).wal build src/*.egg-info

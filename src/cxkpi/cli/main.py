@@ -40,6 +40,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console(soft_wrap=True)
+if not out.is_terminal:
+    out.width = 200  # piped or logged: tables need not fit a terminal
 err = Console(stderr=True)
 
 

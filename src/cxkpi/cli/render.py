@@ -14,11 +14,13 @@ STATUS_STYLE = {"green": "green", "amber": "yellow", "red": "red"}
 
 
 def kpi_table(frame: pd.DataFrame, q: KpiQuery, lang: str = "en") -> Table:
-    grid = Table(show_lines=False)
+    """Columns headed by KPI names (short, as typed on the command line); labels in the caption."""
     kpis = {name: kpi_named(name) for name in q.kpis}
+    caption = "; ".join(f"{k.name}: {k.label(lang)}" for k in kpis.values())
+    grid = Table(show_lines=False, caption=caption, caption_justify="left")
     for col in frame.columns:
         if col in kpis:
-            grid.add_column(kpis[col].label(lang), justify="right", overflow="fold")
+            grid.add_column(col, justify="right", overflow="fold")
         elif col.endswith("_status") or col.endswith("_target"):
             grid.add_column(col.rsplit("_", 1)[1] if lang == "en" else {"status": "statut", "target": "objectif"}[col.rsplit("_", 1)[1]], justify="right")
         else:
