@@ -220,6 +220,23 @@ def test_xlsx_date_cells_in_a_date_column(wh: Any, files: Any) -> None:
     ]
 
 
+def test_months_as_dates_in_xlsx_and_parquet(new_warehouse: Any, files: Any) -> None:
+    from datetime import date
+
+    xlsx = write_xlsx(files.folder / "rev.xlsx", ["customer_id", "period", "revenue"],
+                      [["u1", date(2026, 3, 1), 10], ["u2", datetime(2026, 4, 1), 12.5], ["u3", "2026-05", 1]])
+    pq.write_table(pa.table({"customer_id": ["u1", "u2", "u3"],
+                             "period": pa.array([date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)], pa.date32()),
+                             "revenue": [10.0, 12.5, 1.0]}), files.folder / "rev.parquet")
+    for path in (xlsx, files.folder / "rev.parquet"):
+        w = new_warehouse(path.suffix[1:])
+        report = w.import_("customer_revenue", path)
+        assert report.rejected == 0, w.rejects()
+        assert w.all("SELECT customer_id, period, revenue FROM customer_revenue ORDER BY 1") == [
+            ("u1", date(2026, 3, 1), 10.0), ("u2", date(2026, 4, 1), 12.5), ("u3", date(2026, 5, 1), 1.0),
+        ]
+
+
 # --------------------------------------------------------------------------- Parquet
 
 

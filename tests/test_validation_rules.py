@@ -215,7 +215,7 @@ def test_unparsable_cell_is_rejected(wh: Any, files: Any, table: str, column: st
         ("contacts", "transferred", "2", "is not a boolean"),
         ("cashflows", "date", "05/03/2026", "is not a date"),
         ("customer_revenue", "period", "2026-3", "is not a month"),
-        ("customer_revenue", "period", "2026-03-01", "is not a month"),
+        ("customer_revenue", "period", "2026-03-15", "is not a month"),  # a date inside the month is not a month
         ("contacts", "created_at", "2026-02-30 10:00:00", "is not a timestamp"),
         ("contacts", "created_at", "05/03/2026 10:00", "is not a timestamp"),
         ("contacts", "created_at", "2026-03-05 25:00:00", "is not a timestamp"),
@@ -235,6 +235,7 @@ def test_more_unparsable_cells(wh: Any, files: Any, table: str, column: str, bad
         ("customer_revenue", "revenue", "-12.5", -12.5),  # no bound: negative revenue is a refund
         ("cashflows", "date", "2026-02-28", date(2026, 2, 28)),
         ("customer_revenue", "period", "2026-02", date(2026, 2, 1)),
+        ("customer_revenue", "period", "2026-02-01", date(2026, 2, 1)),  # first day of the month, as dates exports write it
         ("contacts", "created_at", "2026-03-05T10:00:00", datetime(2026, 3, 5, 10, 0, tzinfo=UTC)),
         ("contacts", "created_at", "2026-03-05 10:00", datetime(2026, 3, 5, 10, 0, tzinfo=UTC)),
     ],

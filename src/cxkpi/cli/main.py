@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from cxkpi.ingest import ReadOptions, available_mappings, import_file
 from cxkpi.warehouse import open_warehouse
 from cxkpi.kpi import KpiQuery, compute
 from cxkpi.kpi.docs import catalogue_markdown, catalogue_rows
+from cxkpi.kpi.calendar import DEFAULT_YAML, parse_calendar
 from cxkpi.kpi.engine import check_query
 from cxkpi.kpi.inspect import drill, explain, parse_where
 from cxkpi.kpi.params import PARAMS, parse_assignments
@@ -223,33 +225,47 @@ def demo_cmd(
     out.print(summary, highlight=False)
 
 
-def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> tuple[Engine, str, Any]:
-    """The query engine, the warehouse's reporting zone, and what to close afterwards."""
+@dataclass
+class _Settings:
+    """What the warehouse says about reporting: its zone and its business-hours calendar."""
+
+    tz: str = "UTC"
+    calendar_yaml: str | None = None
+
+    @classmethod
+    def read(cls, con: Any) -> _Settings:
+        return cls(tz=config_value(con, "reporting_tz") or "UTC", calendar_yaml=config_value(con, "calendar"))
+
+
+def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> tuple[Engine, _Settings, Any]:
+    """The query engine, the warehouse's reporting settings, and what to close afterwards."""
     if engine == "duckdb":
         con = open_warehouse(_db(), read_only=True)
-        return duckdb_engine(con), config_value(con, "reporting_tz") or "UTC", con
+        return duckdb_engine(con), _Settings.read(con), con
     if engine == "spark":
-        data = spark_data
-        tz = "UTC"
-        if data is None and _db().exists():
+        settings = _Settings()
+        if _db().exists():
             con = open_warehouse(_db(), read_only=True)
-            tz = config_value(con, "reporting_tz") or "UTC"
+            settings = _Settings.read(con)
             con.close()
-        return spark_engine(spark_master, data), tz, None
+        return spark_engine(spark_master, spark_data), settings, None
     raise UserError(f"unknown --engine {engine!r} (use duckdb or spark)")
 
 
 def _query(kpis: list[str], by: str | None, grain: str, start: str | None, end: str | None, tz: str | None,
-           default_tz: str, params: list[str], with_counts: bool) -> KpiQuery:
+           settings: _Settings, params: list[str], with_counts: bool) -> KpiQuery:
+    zone = check_tz(tz or settings.tz)
+    calendar = parse_calendar(settings.calendar_yaml, zone, "warehouse calendar") if settings.calendar_yaml else None
     return KpiQuery(
         kpis=tuple(kpis),
         by=tuple(d.strip() for d in by.split(",") if d.strip()) if by else (),
         grain=parse_grain(grain),
         start=parse_date(start, "--from"),
         end=parse_date(end, "--to"),
-        tz=check_tz(tz or default_tz),
+        tz=zone,
         params=parse_assignments(params),
         with_counts=with_counts,
+        calendar=calendar,
     )
 
 
@@ -278,9 +294,9 @@ def kpi_cmd(
     """Compute KPIs by dimensions and period."""
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"unknown --format {fmt!r} (use table, csv or json)")
-    eng, default_tz, closer = _engine(engine, spark_master, spark_data)
+    eng, settings, closer = _engine(engine, spark_master, spark_data)
     try:
-        q = _query(names, by, grain, start, end, tz, default_tz, param or [], with_counts)
+        q = _query(names, by, grain, start, end, tz, settings, param or [], with_counts)
         frame = compute(eng, q)
         if targets:
             frame = with_targets(frame, q, load_targets(closer) if closer is not None else [])
@@ -331,9 +347,9 @@ def explain_cmd(
     lang: Annotated[str, typer.Option("--lang", help="en or fr.")] = "en",
 ) -> None:
     """A KPI's definition, parameters and the SQL it runs on the warehouse."""
-    eng, default_tz, closer = _engine("duckdb", None, None)
+    eng, settings, closer = _engine("duckdb", None, None)
     try:
-        q = _query([name], by, grain, None, None, tz, default_tz, param or [], False)
+        q = _query([name], by, grain, None, None, tz, settings, param or [], False)
         check_query(eng, q)
         ex = explain(eng, name, q)
     finally:
@@ -369,9 +385,9 @@ def drill_cmd(
         raise UserError("--limit must be above 0")
     if period is not None and grain == "all":
         grain = _grain_of_label(period)
-    eng, default_tz, closer = _engine("duckdb", None, None)
+    eng, settings, closer = _engine("duckdb", None, None)
     try:
-        q = _query([name], None, grain, start, end, tz, default_tz, [], False)
+        q = _query([name], None, grain, start, end, tz, settings, [], False)
         frame = drill(eng, name, parse_where(where or []), period, q, limit)
     finally:
         closer.close()
@@ -458,6 +474,36 @@ def target_remove_cmd(
     if not removed:
         raise UserError(f"no target of {name}{f' for {where}' if where else ''}")
     out.print(f"removed the target of {name}{f' for {where}' if where else ''}", highlight=False)
+
+
+calendar_app = typer.Typer(help="The business-hours calendar of the warehouse (business-time KPIs).", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+
+
+@calendar_app.command("set")
+def calendar_set_cmd(file: Annotated[Path, typer.Argument(help="A calendar YAML file (docs/calendars.md).")]) -> None:
+    """Store the warehouse's business-hours calendar."""
+    if not file.exists():
+        raise UserError(f"{file}: no such file")
+    text = file.read_text(encoding="utf-8")
+    con = open_warehouse(_db())
+    try:
+        cal = parse_calendar(text, _Settings.read(con).tz, str(file))
+        con.execute("INSERT OR REPLACE INTO warehouse_config VALUES ('calendar', ?)", [text])
+    finally:
+        con.close()
+    out.print(f"calendar {cal.name}: {cal.timezone}, holidays {cal.country or 'none'}, hours for {', '.join(cal.keys())}", highlight=False)
+
+
+@calendar_app.command("show")
+def calendar_show_cmd() -> None:
+    """Print the warehouse's calendar (the default one when none is stored)."""
+    con = open_warehouse(_db(), read_only=True)
+    try:
+        settings = _Settings.read(con)
+    finally:
+        con.close()
+    sys.stdout.write(settings.calendar_yaml or DEFAULT_YAML)
 
 
 def _fail(message: str, code: int = 2) -> None:

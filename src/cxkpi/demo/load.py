@@ -18,6 +18,26 @@ from cxkpi.warehouse import open_warehouse
 DEMO_PREFIX = "demo:"
 
 
+def demo_calendar_yaml() -> str:
+    """The demo bank's opening hours per channel, as a calendar (French public holidays)."""
+    from cxkpi.demo.reference import HOURS
+    from cxkpi.schema.tables import CHANNELS
+
+    def span(hours: tuple[float, float] | None) -> str:
+        if hours is None:
+            return "[]"
+        a, b = hours
+        return f'["{int(a):02d}:{int(a % 1 * 60):02d}-{int(b) % 24 if b < 24 else 0:02d}:{int(b % 1 * 60):02d}"]'
+
+    lines = ["name: demo-bank", "timezone: Europe/Paris", "country: FR", "channels:"]
+    for code, (week, saturday, sunday) in HOURS.items():
+        if week == (0.0, 24.0):
+            lines.append(f"  {CHANNELS[code]}: {{mon-sun: [\"00:00-24:00\"]}}")
+            continue
+        lines.append(f"  {CHANNELS[code]}: {{mon-fri: {span(week)}, sat: {span(saturday)}, sun: {span(sunday)}}}")
+    return "\n".join(lines) + "\n"
+
+
 def build_demo(
     path: str | Path,
     seed: int = 42,
@@ -46,8 +66,9 @@ def build_demo(
             report = import_arrow(con, name, tables[name], f"{DEMO_PREFIX}{name}?seed={seed}&scale={scale:g}", progress=progress)
             rejected += report.rejected
         con.execute(
-            "INSERT OR REPLACE INTO warehouse_config VALUES ('reporting_tz', ?), ('demo_seed', ?), ('demo_scale', ?)",
-            [reporting_tz, str(seed), f"{scale:g}"],
+            "INSERT OR REPLACE INTO warehouse_config VALUES ('reporting_tz', ?), ('demo_seed', ?), ('demo_scale', ?), "
+            "('calendar', ?)",
+            [reporting_tz, str(seed), f"{scale:g}", demo_calendar_yaml()],
         )
         contacts = tables["contacts"].num_rows
     finally:

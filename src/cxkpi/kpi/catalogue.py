@@ -73,6 +73,18 @@ MEASURES: dict[str, Measure] = {
         Measure("backlog_1_3d", "backlog", _count("_1_3d")),
         Measure("backlog_3_7d", "backlog", _count("_3_7d")),
         Measure("backlog_gt_7d", "backlog", _count("_gt7d")),
+        Measure("wait_business_sum_s", "contacts", _sum("_wait_b_s"), business=True),
+        Measure("wait_business_p90_s", "contacts", _quantile("_wait_b_s", 0.9), business=True),
+        Measure("handle_business_sum_s", "contacts", _sum("_handle_b_s"), business=True),
+        Measure("comm_business_sum_s", "contacts", _sum("_comm_b_s"), business=True),
+        Measure("offered_open", "contacts", _count("_offered_open"), business=True),
+        Measure("answered_in_t_open", "contacts", _count("_answered_in_t_open"), business=True),
+        Measure("answered_open", "contacts", _count("_answered_open"), business=True),
+        Measure("abandoned_in_t_open", "contacts", _count("_abandoned_in_t_open"), business=True),
+        Measure("resolution_business_sum_s", "cases_closed", _sum("_res_b_s"), business=True),
+        Measure("resolution_business_median_s", "cases_closed", _median("_res_b_s"), business=True),
+        Measure("resolution_business_p90_s", "cases_closed", _quantile("_res_b_s", 0.9), business=True),
+        Measure("backlog_age_business_sum_s", "backlog", _sum("_age_b_s"), business=True),
         Measure("busy_s", "agent_states", _sum("_busy_s")),
         Measure("productive_s", "agent_states", _sum("_productive_s")),
         Measure("shrink_s", "agent_states", _sum("_shrink_s")),
@@ -110,16 +122,26 @@ MEASURES: dict[str, Measure] = {
 }
 
 
-def _service_level(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-    mode = p["service_level_abandons"]
-    met, base = m.get("answered_in_t"), m.get("offered")
-    if mode == "ignored":
-        base = m.get("answered")
-    elif mode == "met_within_t" and met is not None:
-        met = met + (m.get("abandoned_in_t") or 0)
-    if met is None or not base:
-        return None
-    return float(met) / float(base)
+def _service_level_of(met_m: str, offered_m: str, answered_m: str, abandoned_in_t_m: str) -> Any:
+    """Service level with the abandon rule of parameter ``service_level_abandons``:
+    against (base = offered, SPEC), ignored (base = answered), met_within_t (an abandon
+    within T counts as met)."""
+
+    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
+        mode = p["service_level_abandons"]
+        met, base = m.get(met_m), m.get(offered_m)
+        if mode == "ignored":
+            base = m.get(answered_m)
+        elif mode == "met_within_t" and met is not None:
+            met = met + (m.get(abandoned_in_t_m) or 0)
+        if met is None or not base:
+            return None
+        return float(met) / float(base)
+
+    return f
+
+
+_service_level = _service_level_of("answered_in_t", "offered", "answered", "abandoned_in_t")
 
 
 def _flag_rate(flag: str, known: str) -> Any:
@@ -425,6 +447,49 @@ KPIS: dict[str, Kpi] = {
              ("loans.outstanding", "loans.days_past_due", "loans.snapshot_date"), ("delinquency_days",)),
     )
 }
+
+
+def _business(base: Kpi, measures: tuple[str, ...], compute: Any) -> Kpi:
+    """The business-hours variant of a duration KPI: durations count open time only."""
+    return Kpi(
+        name=f"{base.name}_business",
+        label_en=f"{base.label_en} (business hours)",
+        label_fr=f"{base.label_fr} (heures ouvrées)",
+        definition_en=base.definition_en + " Durations count only the calendar's opening hours.",
+        definition_fr=base.definition_fr + " Les durées ne comptent que les heures d'ouverture du calendrier.",
+        formula=base.formula + ", durations in business time",
+        unit=base.unit, direction=base.direction, measures=measures, compute=compute,
+        dimensions=base.dimensions, inputs=base.inputs, params=base.params, min_grain=base.min_grain,
+    )
+
+
+_BUSINESS = (
+    ("asa", ("wait_business_sum_s", "wait_n"), ratio("wait_business_sum_s", "wait_n")),
+    ("wait_p90", ("wait_business_p90_s", "wait_n"), value("wait_business_p90_s")),
+    ("aht", ("handle_business_sum_s", "handle_n"), ratio("handle_business_sum_s", "handle_n")),
+    ("communication_time", ("comm_business_sum_s", "comm_n"), ratio("comm_business_sum_s", "comm_n")),
+    ("resolution_time", ("resolution_business_sum_s", "cases_closed"), ratio("resolution_business_sum_s", "cases_closed")),
+    ("resolution_time_median", ("resolution_business_median_s", "cases_closed"), value("resolution_business_median_s")),
+    ("resolution_time_p90", ("resolution_business_p90_s", "cases_closed"), value("resolution_business_p90_s")),
+    ("backlog_age_mean", ("backlog_age_business_sum_s", "backlog"), ratio("backlog_age_business_sum_s", "backlog")),
+)
+for _name, _measures, _compute in _BUSINESS:
+    _variant = _business(KPIS[_name], _measures, _compute)
+    KPIS[_variant.name] = _variant
+
+KPIS["service_level_open"] = Kpi(
+    name="service_level_open",
+    label_en="Service level, open hours",
+    label_fr="Niveau de service, heures d'ouverture",
+    definition_en="Service level counting only the contacts that arrived while the channel was open (calendar).",
+    definition_fr="Niveau de service sur les seuls contacts arrivés pendant les heures d'ouverture du canal (calendrier).",
+    formula="count(answered within T ∧ arrived open) / count(offered ∧ arrived open)",
+    unit=U.RATE, direction=D.HIGHER,
+    measures=("answered_in_t_open", "offered_open", "answered_open", "abandoned_in_t_open"),
+    compute=_service_level_of("answered_in_t_open", "offered_open", "answered_open", "abandoned_in_t_open"),
+    dimensions=CONTACT_DIMS, inputs=KPIS["service_level"].inputs,
+    params=KPIS["service_level"].params,
+)
 
 
 def measures_of(names: list[str]) -> list[Measure]:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxkpi.config import UserError, check_tz
 from cxkpi.kpi import params as kpi_params
+from cxkpi.kpi.calendar import MAX_SEGMENTS, Calendar, default_calendar, open_days_table
 from cxkpi.kpi.catalogue import KPIS, measures_of
 from cxkpi.kpi.model import Grain, Kpi, Measure, Unit
 from cxkpi.kpi.periods import IBIS_UNITS, Period, label, local_midnight_utc, period_start, periods
@@ -41,6 +42,7 @@ class KpiQuery:
     tz: str = "UTC"
     params: Mapping[str, Any] | None = None
     with_counts: bool = False
+    calendar: Calendar | None = None  # business hours; default: kpi.calendar.default_calendar(tz)
 
 
 def kpi_named(name: str) -> Kpi:
@@ -129,22 +131,56 @@ def _utc_bounds(q: KpiQuery) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def _context(engine: Engine, source: Source, q: KpiQuery) -> dict[str, Any]:
-    """Facts about the whole data a source needs: the zone, and for FCR the end of the data."""
-    ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain}
+def _context(engine: Engine, source: Source, q: KpiQuery, business: bool) -> dict[str, Any]:
+    """Facts about the whole data a source needs: the zone, for FCR the end of the data,
+    and for business-time measures the calendar's open days over the data's span."""
+    ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain, "business": business}
     if source.name == "contacts":
         t = engine.table("contacts")
         latest = engine.epoch_us(t.created_at).max().execute()
         ctx["data_end_us"] = int(latest) if latest is not None and not pd.isna(latest) else 0
+    if business:
+        cal = q.calendar or default_calendar(q.tz)
+        first, last = _business_span(engine, source, cal.timezone, q)
+        ctx["calendar_tz"] = cal.timezone
+        ctx["calendar_keys"] = cal.keys()
+        ctx["open_days"] = ibis.memtable(open_days_table(cal, first, last), schema=OPEN_DAYS_SCHEMA)
     return ctx
 
 
-def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any]) -> Any:
+OPEN_DAYS_SCHEMA = {
+    "_bk": "string", "_day": "date", "_cum_us": "int64",
+    **{f"_{x}{i}": "int64" for i in range(MAX_SEGMENTS) for x in ("s", "e")},
+}
+
+
+def _business_span(engine: Engine, source: Source, tz: str, q: KpiQuery) -> tuple[date, date]:
+    """Local days covering every timestamp of the source (and the query's range)."""
+    from cxkpi.schema import TABLES, ColumnType
+
+    t = engine.table(source.table)
+    cols = [c.name for c in TABLES[source.table].columns if c.type is ColumnType.TIMESTAMP]
+    lo = ibis.least(*[t[c].min() for c in cols]) if len(cols) > 1 else t[cols[0]].min()
+    hi = ibis.greatest(*[t[c].max() for c in cols]) if len(cols) > 1 else t[cols[0]].max()
+    bounds = t.aggregate(lo=lo, hi=hi).to_pandas().iloc[0].tolist()
+    zone = ZoneInfo(tz)
+    today = date.today()
+    first = pd.Timestamp(bounds[0]).tz_convert(zone).date() if bounds[0] is not None and not pd.isna(bounds[0]) else today
+    last = pd.Timestamp(bounds[1]).tz_convert(zone).date() if bounds[1] is not None and not pd.isna(bounds[1]) else today
+    if q.start:
+        first = min(first, q.start)
+    if q.end:
+        last = max(last, q.end + timedelta(days=1))
+    return first - timedelta(days=1), last + timedelta(days=1)
+
+
+def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], business: bool = False) -> Any:
     """The source's rows, enriched, in range, each with its ``period`` (before any grouping).
 
-    None for a snapshot source with no period to look at.
+    ``business`` adds business-time columns (a join with the calendar's open days). None
+    for a snapshot source with no period to look at.
     """
-    ctx = _context(engine, source, q)
+    ctx = _context(engine, source, q, business)
     if source.shape is Shape.SNAPSHOT:
         windows = _windows(engine, source, q)
         if windows is None:
@@ -167,7 +203,7 @@ def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any]) -> A
 
 def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> Any:
     """The one grouped aggregation computing all measures ``ms`` of ``source`` (None: nothing to do)."""
-    t = rows(engine, source, q, p)
+    t = rows(engine, source, q, p, business=any(m.business for m in ms))
     if t is None:
         return None
     keys = [*q.by, PERIOD]

@@ -72,8 +72,9 @@ def drill(
     if period is not None and q.grain is Grain.ALL:
         raise UserError("--period needs a --grain")
     p = kpi_params.resolve(q.params)
-    source = SOURCES[measures_of([k.name])[0].source]
-    t = rows(engine, source, q, p)
+    measures = measures_of([k.name])
+    source = SOURCES[measures[0].source]
+    t = rows(engine, source, q, p, business=any(m.business for m in measures if m.source == source.name))
     if t is None:
         return pd.DataFrame()
     for dim, value in where.items():

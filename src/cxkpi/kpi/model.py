@@ -59,6 +59,7 @@ class Measure:
     name: str
     source: str
     build: Callable[[Any, Mapping[str, Any]], Any]
+    business: bool = False  # needs business-time columns (a calendar join)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import ibis
 
+from cxkpi.kpi.calendar import DEFAULT_KEY, MAX_SEGMENTS
 from cxkpi.kpi.params import DIGITAL_CHANNELS
 from cxkpi.warehouse.engines import Engine
 
@@ -56,6 +57,8 @@ class Source:
 
 def _contacts(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
     """Per-contact flags and durations used by every contact KPI (SPEC §3)."""
+    if ctx.get("business"):
+        t = with_business_time(engine, t, business_key(t.channel, ctx["calendar_keys"]), ("created_at", "answered_at", "ended_at"), ctx)
     inbound = t.direction == "inbound"
     wait_s = engine.seconds_between(t.created_at, t.answered_at)
     end_wait_s = engine.seconds_between(t.created_at, t.ended_at)
@@ -74,6 +77,20 @@ def _contacts(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, An
     next_us = engine.epoch_us(t[next_col])
     fcr_base = answered & t.customer_id.notnull() & (created_us + window_us <= data_end_us)
     within_t = wait_s <= threshold
+    if ctx.get("business"):
+        t = t.mutate(
+            _wait_b_s=ibis.ifelse(answered, (t._F_answered_at - t._F_created_at).cast("float64") / 1e6, ibis.null()),
+            _handle_b_s=ibis.ifelse(
+                answered & t.ended_at.notnull(),
+                (t._F_ended_at - t._F_answered_at).cast("float64") / 1e6 + t.wrap_seconds.fill_null(0.0),
+                ibis.null(),
+            ),
+            _comm_b_s=ibis.ifelse(answered & t.ended_at.notnull(), (t._F_ended_at - t._F_created_at).cast("float64") / 1e6, ibis.null()),
+            _offered_open=offered & t._O_created_at,
+            _answered_in_t_open=answered & within_t.fill_null(False) & t._O_created_at,
+            _answered_open=answered & t._O_created_at,
+            _abandoned_in_t_open=abandoned & ~short_abandon & (end_wait_s <= threshold).fill_null(False) & t._O_created_at,
+        )
     return t.mutate(
         _inbound=inbound,
         _answered=answered,
@@ -140,15 +157,22 @@ def _cases_closed(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str
     per_case = with_case.group_by("case_id").aggregate(_n_contacts=with_case.count())
     closed = t.filter(t.closed_at.notnull())
     joined = closed.left_join(per_case, "case_id").select(closed, per_case._n_contacts)
-    return joined.mutate(
+    joined = joined.mutate(
         _res_s=_seconds(engine, joined.opened_at, joined.closed_at),
         _n_contacts=joined._n_contacts.fill_null(0).cast("int64"),
     )
+    if ctx.get("business"):
+        joined = with_business_time(engine, joined, business_key(joined.channel, ctx["calendar_keys"]), ("opened_at", "closed_at"), ctx)
+        joined = joined.mutate(_res_b_s=(joined._F_closed_at - joined._F_opened_at).cast("float64") / 1e6)
+    return joined
 
 
 def _backlog(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
     """Cases open at each period's end: opened_at <= end < closed_at, or never closed."""
     open_ = t.filter((t.opened_at <= t._end) & (t.closed_at.isnull() | (t.closed_at > t._end)))
+    if ctx.get("business"):
+        open_ = with_business_time(engine, open_, business_key(open_.channel, ctx["calendar_keys"]), ("opened_at", "_end"), ctx)
+        open_ = open_.mutate(_age_b_s=(open_._F__end - open_._F_opened_at).cast("float64") / 1e6)
     age = _seconds(engine, open_.opened_at, open_._end)
     day = 86_400.0
     return open_.mutate(
@@ -313,3 +337,38 @@ SOURCES: dict[str, Source] = {
         Source("loans", "loans", "snapshot_date", (), is_date=True, enrich=_loans, latest_only=True),
     )
 }
+
+
+def with_business_time(engine: Engine, t: Any, key: Any, columns: tuple[str, ...], ctx: Mapping[str, Any]) -> Any:
+    """Add ``_F_<col>``: open microseconds of the calendar from its start to each timestamp.
+
+    ``key`` picks the calendar's hours per row (the channel, or ``*``); business time
+    between two timestamps is the difference of their F values (see kpi.calendar).
+    """
+    days = ctx["open_days"]
+    t = t.mutate(_bkey=key)
+    for col in columns:
+        day = engine.local_time(t[col], ctx["calendar_tz"]).cast("date")
+        t = t.mutate(_bday=day)
+        d = days.view()
+        joined = t.left_join(d, [t._bkey == d._bk, t._bday == d._day])
+        us = engine.epoch_us(joined[col])
+        inside = [
+            ibis.greatest(ibis.least(us, joined[f"_e{i}"]) - joined[f"_s{i}"], 0).fill_null(0)
+            for i in range(MAX_SEGMENTS)
+        ]
+        value = joined._cum_us + sum(inside[1:], inside[0])
+        is_open = ibis.or_(*[((us >= joined[f"_s{i}"]) & (us < joined[f"_e{i}"])).fill_null(False) for i in range(MAX_SEGMENTS)])
+        t = joined.select(
+            *[joined[c] for c in t.columns if c != "_bday"],
+            **{f"_F_{col}": ibis.ifelse(us.notnull(), value, ibis.null()), f"_O_{col}": is_open},
+        )
+    return t.drop("_bkey")
+
+
+def business_key(channel: Any, keys: list[str]) -> Any:
+    """The calendar key of a row: its channel when the calendar has hours for it, else ``*``."""
+    specific = [k for k in keys if k != DEFAULT_KEY]
+    if not specific:
+        return ibis.literal(DEFAULT_KEY)
+    return ibis.ifelse(channel.isin(specific), channel, DEFAULT_KEY)
