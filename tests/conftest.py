@@ -186,6 +186,44 @@ def cli(tmp_path: Path, db_file: Path) -> Cli:
     return Cli(tmp_path, db_file)
 
 
+class InProcessCli:
+    """Calls ``cxkpi.cli.main.run`` in the test process (same exit codes and streams, no start-up cost).
+
+    An exception that ``run`` lets through fails the test with its traceback, which is what a
+    user would have seen; the subprocess ``cli`` fixture covers the real process boundary.
+    """
+
+    def __init__(self, cwd: Path, db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        self.cwd, self.db, self.monkeypatch, self.capsys = cwd, db, monkeypatch, capsys
+
+    def __call__(self, *args: str, db: Path | None | bool = True) -> subprocess.CompletedProcess[str]:
+        from cxkpi.cli import main
+
+        mp = self.monkeypatch
+        mp.chdir(self.cwd)
+        mp.setenv("COLUMNS", "200")
+        if db is True:
+            mp.setenv("CXKPI_DB", str(self.db))
+        elif isinstance(db, Path):
+            mp.setenv("CXKPI_DB", str(db))
+        else:
+            mp.delenv("CXKPI_DB", raising=False)
+        mp.setattr(sys, "argv", ["cxkpi", *args])
+        self.capsys.readouterr()
+        code: int = 0
+        try:
+            main.run()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = self.capsys.readouterr()
+        return subprocess.CompletedProcess(["cxkpi", *args], code, captured.out, captured.err)
+
+
+@pytest.fixture
+def cli_fast(tmp_path: Path, db_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcessCli:
+    return InProcessCli(tmp_path, db_file, monkeypatch, capsys)
+
+
 def assert_user_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
     """One clear line on stderr, a non-zero exit, no traceback."""
     assert proc.returncode != 0, proc

@@ -1,4 +1,8 @@
-"""The ``cxkpi`` command line (SPEC §4): output contract, exit codes, one-line errors."""
+"""The ``cxkpi`` command line (SPEC §4): output contract, exit codes, one-line errors.
+
+``cli`` runs the real command in a subprocess (the process boundary: exit code, stderr, no
+traceback); ``cli_fast`` calls the same entry point in-process for the bulk of the cases.
+"""
 
 from __future__ import annotations
 
@@ -50,18 +54,18 @@ def test_import_json_output_and_rejects_file(cli: Any, files: Any) -> None:
     assert (doc2["new"], doc2["changed"], doc2["unchanged"], doc2["rejected"]) == (0, 0, 2, 1)
 
 
-def test_import_json_without_rejects(cli: Any, files: Any) -> None:
+def test_import_json_without_rejects(cli_fast: Any, files: Any) -> None:
     path = files.csv("c.csv", H, [ROWS[0]])
-    doc = json.loads(cli("import", "contacts", str(path), "--format", "json").stdout)
+    doc = json.loads(cli_fast("import", "contacts", str(path), "--format", "json").stdout)
     assert doc["rejected"] == 0
     assert doc["rejects_file"] is None
     assert not Path(f"{path}.rejects.csv").exists()
 
 
-def test_import_several_files_json_is_a_list(cli: Any, files: Any) -> None:
+def test_import_several_files_json_is_a_list(cli_fast: Any, files: Any) -> None:
     a = files.csv("a.csv", H, ROWS[:1])
     b = files.csv("b.csv", H, ROWS[1:])
-    proc = cli("import", "contacts", str(a), str(b), "--format", "json")
+    proc = cli_fast("import", "contacts", str(a), str(b), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     docs = json.loads(proc.stdout)
     assert isinstance(docs, list) and len(docs) == 2
@@ -69,23 +73,23 @@ def test_import_several_files_json_is_a_list(cli: Any, files: Any) -> None:
     assert all(REPORT_KEYS <= set(d) for d in docs)
 
 
-def test_import_with_a_relative_path_writes_rejects_beside_it(cli: Any, files: Any, tmp_path: Path) -> None:
+def test_import_with_a_relative_path_writes_rejects_beside_it(cli_fast: Any, files: Any, tmp_path: Path) -> None:
     files.csv("c.csv", H, ROWS)
-    proc = cli("import", "contacts", "in/c.csv", "--format", "json")
+    proc = cli_fast("import", "contacts", "in/c.csv", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "in" / "c.csv.rejects.csv").exists()
 
 
-def test_import_options(cli: Any, files: Any) -> None:
+def test_import_options(cli_fast: Any, files: Any) -> None:
     path = files.text("c.dat", "contact_id|channel|created_at|hold_seconds\nc1|phone|2026-03-05 10:00|12,5\n", encoding="cp1252")
-    proc = cli("import", "contacts", str(path), "--file-format", "csv", "--delimiter", "|", "--decimal", ",",
+    proc = cli_fast("import", "contacts", str(path), "--file-format", "csv", "--delimiter", "|", "--decimal", ",",
                "--encoding", "cp1252", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["accepted"] == 1
 
 
-def test_mappings_command(cli: Any) -> None:
-    proc = cli("mappings")
+def test_mappings_command(cli_fast: Any) -> None:
+    proc = cli_fast("mappings")
     assert proc.returncode == 0, proc.stderr
     assert "anonymous-bank" in proc.stdout
     assert "(contacts)" in proc.stdout
@@ -107,31 +111,31 @@ def test_error_unknown_table(cli: Any, good_csv: Path, user_error: Any) -> None:
     user_error(cli("import", "tickets", str(good_csv)), "unknown table 'tickets'")
 
 
-def test_error_unknown_mapping(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--mapping", "no-such-mapping"), "unknown mapping 'no-such-mapping'")
+def test_error_unknown_mapping(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--mapping", "no-such-mapping"), "unknown mapping 'no-such-mapping'")
 
 
-def test_error_missing_mapping_file(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--mapping", "absent.yaml"), "does not exist")
+def test_error_missing_mapping_file(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--mapping", "absent.yaml"), "does not exist")
 
 
-def test_error_mapping_names_a_column_the_file_lacks(cli: Any, files: Any, good_csv: Path, user_error: Any) -> None:
+def test_error_mapping_names_a_column_the_file_lacks(cli_fast: Any, files: Any, good_csv: Path, user_error: Any) -> None:
     m = files.text("m.yaml", "table: contacts\ncolumns:\n  contact_id: call_ref\n  channel: channel\n  created_at: created_at\n")
-    user_error(cli("import", "contacts", str(good_csv), "--mapping", str(m)), "'call_ref'", "does not have")
+    user_error(cli_fast("import", "contacts", str(good_csv), "--mapping", str(m)), "'call_ref'", "does not have")
 
 
-def test_error_mapping_for_another_table(cli: Any, files: Any, good_csv: Path, user_error: Any) -> None:
+def test_error_mapping_for_another_table(cli_fast: Any, files: Any, good_csv: Path, user_error: Any) -> None:
     m = files.text("m.yaml", "table: cases\ncolumns:\n  case_id: contact_id\n  opened_at: created_at\n")
-    user_error(cli("import", "contacts", str(good_csv), "--mapping", str(m)), "is for table cases")
+    user_error(cli_fast("import", "contacts", str(good_csv), "--mapping", str(m)), "is for table cases")
 
 
-def test_error_invalid_yaml_mapping(cli: Any, files: Any, good_csv: Path, user_error: Any) -> None:
+def test_error_invalid_yaml_mapping(cli_fast: Any, files: Any, good_csv: Path, user_error: Any) -> None:
     m = files.text("m.yaml", "table: contacts\ncolumns: [unclosed\n")
-    user_error(cli("import", "contacts", str(good_csv), "--mapping", str(m)), "not valid YAML")
+    user_error(cli_fast("import", "contacts", str(good_csv), "--mapping", str(m)), "not valid YAML")
 
 
-def test_error_unknown_encoding(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--encoding", "klingon"), "unknown encoding 'klingon'")
+def test_error_unknown_encoding(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--encoding", "klingon"), "unknown encoding 'klingon'")
 
 
 def test_error_binary_file_as_csv(cli: Any, files: Any, user_error: Any) -> None:
@@ -139,25 +143,25 @@ def test_error_binary_file_as_csv(cli: Any, files: Any, user_error: Any) -> None
     user_error(cli("import", "contacts", str(path)), "binary")
 
 
-def test_error_unknown_time_zone(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--source-tz", "Paris"), "unknown time zone 'Paris'")
+def test_error_unknown_time_zone(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--source-tz", "Paris"), "unknown time zone 'Paris'")
 
 
-def test_error_file_lacking_a_required_column(cli: Any, files: Any, user_error: Any) -> None:
+def test_error_file_lacking_a_required_column(cli_fast: Any, files: Any, user_error: Any) -> None:
     path = files.csv("c.csv", ["contact_id", "channel"], [["c1", "phone"]])
-    user_error(cli("import", "contacts", str(path)), "no column 'created_at'", "required for contacts")
+    user_error(cli_fast("import", "contacts", str(path)), "no column 'created_at'", "required for contacts")
 
 
-def test_error_empty_file(cli: Any, files: Any, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(files.bytes("e.csv", b""))), "empty")
+def test_error_empty_file(cli_fast: Any, files: Any, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(files.bytes("e.csv", b""))), "empty")
 
 
-def test_error_unknown_report_format(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--format", "xml"), "--format")
+def test_error_unknown_report_format(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--format", "xml"), "--format")
 
 
-def test_error_bad_decimal_option(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--decimal", "x"), "--decimal")
+def test_error_bad_decimal_option(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--decimal", "x"), "--decimal")
 
 
 
@@ -165,21 +169,21 @@ def test_error_folder_instead_of_file(cli: Any, files: Any, user_error: Any) -> 
     user_error(cli("import", "contacts", str(files.folder)), "folder")
 
 
-def test_error_missing_argument(cli: Any, user_error: Any) -> None:
-    user_error(cli("import"), "Missing argument")
+def test_error_missing_argument(cli_fast: Any, user_error: Any) -> None:
+    user_error(cli_fast("import"), "Missing argument")
 
 
-def test_error_unknown_option(cli: Any, good_csv: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), "--colour"), "--colour")
+def test_error_unknown_option(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), "--colour"), "--colour")
 
 
-def test_error_warehouse_that_is_not_a_warehouse(cli: Any, files: Any, good_csv: Path, user_error: Any) -> None:
+def test_error_warehouse_that_is_not_a_warehouse(cli_fast: Any, files: Any, good_csv: Path, user_error: Any) -> None:
     junk = files.text("junk.duckdb", "this is not a database\n" * 100)
-    user_error(cli("import", "contacts", str(good_csv), db=junk))
+    user_error(cli_fast("import", "contacts", str(good_csv), db=junk))
 
 
-def test_error_warehouse_in_a_missing_folder(cli: Any, good_csv: Path, tmp_path: Path, user_error: Any) -> None:
-    user_error(cli("import", "contacts", str(good_csv), db=tmp_path / "no" / "such" / "wh.duckdb"), "does not exist")
+def test_error_warehouse_in_a_missing_folder(cli_fast: Any, good_csv: Path, tmp_path: Path, user_error: Any) -> None:
+    user_error(cli_fast("import", "contacts", str(good_csv), db=tmp_path / "no" / "such" / "wh.duckdb"), "does not exist")
 
 
 
@@ -191,26 +195,26 @@ def test_error_free_malformed_jsonl(cli: Any, files: Any) -> None:
     assert json.loads(proc.stdout)["rejected"] == 1
 
 
-def test_failed_file_keeps_the_warehouse_unchanged(cli: Any, files: Any, good_csv: Path) -> None:
-    assert cli("import", "contacts", str(good_csv)).returncode == 0
+def test_failed_file_keeps_the_warehouse_unchanged(cli_fast: Any, files: Any, good_csv: Path) -> None:
+    assert cli_fast("import", "contacts", str(good_csv)).returncode == 0
     bad = files.csv("bad.csv", ["contact_id"], [["x"]])
-    proc = cli("import", "contacts", str(bad))
+    proc = cli_fast("import", "contacts", str(bad))
     assert proc.returncode != 0
-    doc = json.loads(cli("tables", "--format", "json").stdout)
+    doc = json.loads(cli_fast("tables", "--format", "json").stdout)
     assert {d["table"]: d["rows"] for d in doc}["contacts"] == 2
 
 
 # --------------------------------------------------------------------------- tables, rejects
 
 
-def test_tables_lists_all_nine_tables(cli: Any, good_csv: Path) -> None:
-    assert cli("import", "contacts", str(good_csv)).returncode == 0
-    proc = cli("tables")
+def test_tables_lists_all_nine_tables(cli_fast: Any, good_csv: Path) -> None:
+    assert cli_fast("import", "contacts", str(good_csv)).returncode == 0
+    proc = cli_fast("tables")
     assert proc.returncode == 0, proc.stderr
     for name in TABLES:
         assert name in proc.stdout
     assert len(TABLES) == 9
-    doc = json.loads(cli("tables", "--format", "json").stdout)
+    doc = json.loads(cli_fast("tables", "--format", "json").stdout)
     assert [d["table"] for d in doc] == list(TABLES)
     contacts = doc[0]
     assert (contacts["rows"], contacts["rejected"]) == (2, 1)
@@ -218,33 +222,33 @@ def test_tables_lists_all_nine_tables(cli: Any, good_csv: Path) -> None:
     assert all(d["rows"] == 0 for d in doc[1:])
 
 
-def test_tables_without_a_warehouse(cli: Any, tmp_path: Path, user_error: Any) -> None:
-    user_error(cli("tables", db=tmp_path / "none.duckdb"), "no warehouse")
+def test_tables_without_a_warehouse(cli_fast: Any, tmp_path: Path, user_error: Any) -> None:
+    user_error(cli_fast("tables", db=tmp_path / "none.duckdb"), "no warehouse")
 
 
-def test_rejects_listing_and_summary(cli: Any, files: Any) -> None:
+def test_rejects_listing_and_summary(cli_fast: Any, files: Any) -> None:
     path = files.csv("c.csv", H, ROWS + [["c4", "fax", "2026-03-05"], ["c5", "phone", "later"]])
-    assert cli("import", "contacts", str(path)).returncode == 0
-    proc = cli("rejects", "--summary", "--format", "json")
+    assert cli_fast("import", "contacts", str(path)).returncode == 0
+    proc = cli_fast("rejects", "--summary", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert {(s["table"], s["rows"]) for s in summary} == {("contacts", 2), ("contacts", 1)}
     assert summary[0]["rows"] == 2 and "fax" in summary[0]["reason"]
-    rows = json.loads(cli("rejects", "--format", "json").stdout)
+    rows = json.loads(cli_fast("rejects", "--format", "json").stdout)
     assert [(r["line"], r["column"]) for r in rows] == [(3, "channel"), (5, "channel"), (6, "created_at")]
     assert all(r["file"] == str(path) and r["table"] == "contacts" for r in rows)
-    assert json.loads(cli("rejects", "--table", "cases", "--format", "json").stdout) == []
-    assert len(json.loads(cli("rejects", "--limit", "1", "--format", "json").stdout)) == 1
-    as_csv = cli("rejects", "--format", "csv").stdout.splitlines()
+    assert json.loads(cli_fast("rejects", "--table", "cases", "--format", "json").stdout) == []
+    assert len(json.loads(cli_fast("rejects", "--limit", "1", "--format", "json").stdout)) == 1
+    as_csv = cli_fast("rejects", "--format", "csv").stdout.splitlines()
     assert as_csv[0].startswith("import_id,table,file,line,column,reason,raw")
-    assert "Rejected rows" in cli("rejects").stdout
+    assert "Rejected rows" in cli_fast("rejects").stdout
 
 
-def test_rejects_errors(cli: Any, good_csv: Path, user_error: Any) -> None:
-    assert cli("import", "contacts", str(good_csv)).returncode == 0
-    user_error(cli("rejects", "--table", "nope"), "unknown table 'nope'")
-    user_error(cli("rejects", "--format", "xml"), "--format")
-    user_error(cli("rejects", "--limit", "-1"), "--limit")
+def test_rejects_errors(cli_fast: Any, good_csv: Path, user_error: Any) -> None:
+    assert cli_fast("import", "contacts", str(good_csv)).returncode == 0
+    user_error(cli_fast("rejects", "--table", "nope"), "unknown table 'nope'")
+    user_error(cli_fast("rejects", "--format", "xml"), "--format")
+    user_error(cli_fast("rejects", "--limit", "-1"), "--limit")
 
 
 # --------------------------------------------------------------------------- warehouse choice
@@ -263,8 +267,8 @@ def test_cxkpi_db_env_var_chooses_the_warehouse(cli: Any, good_csv: Path, tmp_pa
     assert b.exists()
 
 
-def test_default_warehouse_is_in_the_current_folder(cli: Any, good_csv: Path, tmp_path: Path) -> None:
-    assert cli("import", "contacts", str(good_csv), db=False).returncode == 0
+def test_default_warehouse_is_in_the_current_folder(cli_fast: Any, good_csv: Path, tmp_path: Path) -> None:
+    assert cli_fast("import", "contacts", str(good_csv), db=False).returncode == 0
     assert (tmp_path / "cxkpi.duckdb").exists()
 
 
@@ -278,28 +282,28 @@ def test_top_level_help(cli: Any) -> None:
         assert command in proc.stdout
 
 
-def test_no_arguments_shows_help(cli: Any) -> None:
-    proc = cli()
+def test_no_arguments_shows_help(cli_fast: Any) -> None:
+    proc = cli_fast()
     assert "Traceback" not in proc.stderr
     assert "import" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("command", ["import", "tables", "rejects", "mappings", "demo"])
-def test_command_help(cli: Any, command: str) -> None:
-    proc = cli(command, "--help")
+def test_command_help(cli_fast: Any, command: str) -> None:
+    proc = cli_fast(command, "--help")
     assert proc.returncode == 0, proc.stderr
     assert "Usage" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 
-def test_import_help_names_the_options(cli: Any) -> None:
-    out = cli("import", "--help").stdout
+def test_import_help_names_the_options(cli_fast: Any) -> None:
+    out = cli_fast("import", "--help").stdout
     for option in ("--mapping", "--source-tz", "--format"):
         assert option in out
 
 
 
-def test_version(cli: Any) -> None:
-    proc = cli("--version")
+def test_version(cli_fast: Any) -> None:
+    proc = cli_fast("--version")
     assert proc.returncode == 0
     assert "cxkpi" in proc.stdout
