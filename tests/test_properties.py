@@ -320,3 +320,31 @@ def test_derived_next_contact_stays_exact_under_incremental_imports(batches: lis
                 assert got == expected_next(stored), f"after batch {i}"
         finally:
             con.close()
+
+
+RULES_SQL = """
+SELECT count(*) FROM contacts
+WHERE answered_at < created_at OR ended_at < answered_at OR ended_at < created_at
+   OR hold_seconds < 0 OR outcome NOT IN ('answered', 'abandoned', 'deflected', 'callback')
+   OR (outcome = 'answered' AND answered_at IS NULL) OR (outcome = 'abandoned' AND answered_at IS NOT NULL)
+   OR contact_id IS NULL OR channel IS NULL OR created_at IS NULL
+"""
+
+
+@settings(max_examples=15, deadline=None, database=None)
+@given(batches=st.lists(st.lists(contact_rows(st.sampled_from([f"c{i}" for i in range(6)])), min_size=1, max_size=8),
+                        min_size=2, max_size=3))
+def test_the_warehouse_never_holds_a_row_that_breaks_a_rule(batches: list[list[Row]]) -> None:
+    """Files carrying every column, imported one after the other over the same ids."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        con = open_warehouse(folder / "wh.duckdb")
+        try:
+            for i, rows in enumerate(batches):
+                path = folder / f"b{i}.csv"
+                write_csv(path, rows, ",", "utf-8")
+                report = import_file(con, "contacts", path)
+                assert report.read == len(rows) == report.accepted + report.rejected
+                assert con.execute(RULES_SQL).fetchone() == (0,), f"after batch {i}"
+        finally:
+            con.close()

@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 
 from cxkpi import __version__
 from cxkpi.config import UserError, check_tz, db_path
+from cxkpi.analytics.sentiment import score_surveys
 from cxkpi.ingest import ReadOptions, available_mappings, import_file
 from cxkpi.warehouse import open_warehouse
 from cxkpi.kpi import KpiQuery, compute
@@ -126,6 +127,10 @@ def import_cmd(
                 if report.rejected:
                     where = report.rejects_file or "the rejects table (cxkpi rejects)"
                     out.print(f"  rejects: {where}", highlight=False)
+        if table == "surveys":
+            scored = score_surveys(con)
+            if fmt == "text" and scored:
+                out.print(f"scored the sentiment of {scored:,} verbatims", highlight=False)
     finally:
         con.close()
     if fmt == "json":
@@ -222,7 +227,12 @@ def demo_cmd(
     check_tz(reporting_tz)
     with _progress(True) as progress:
         summary = build_demo(_db(), seed=seed, scale=scale, reporting_tz=reporting_tz, progress=progress)
-    out.print(summary, highlight=False)
+    con = open_warehouse(_db())
+    try:
+        scored = score_surveys(con)
+    finally:
+        con.close()
+    out.print(f"{summary}; {scored:,} verbatims scored for sentiment", highlight=False)
 
 
 @dataclass

@@ -404,7 +404,7 @@ def _store_rejects(
 def _touched_customers(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> str | None:
     """For tables with derived columns: the customers a batch touches, as a temp table name
     (``"all"`` when the table is empty, where a full refresh is cheaper)."""
-    if table.name not in DERIVED_COLUMNS:
+    if table.name != "contacts":
         return None
     if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {quote(table.name)} LIMIT 1)"):
         return "all"
@@ -475,6 +475,7 @@ def _upsert(
     new, changed, unchanged = (int(counts.get(i, 0)) for i in range(3))
     if new or changed:
         sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in compared) or f"{quote(table.key[0])} = s.{quote(table.key[0])}"
+        sets += "".join(f", {quote(c)} = NULL" for c in DERIVED_COLUMNS.get(table.name, ()))
         values = ", ".join(f"s.{quote(c)}" for c in all_cols)
         _execute(
             con,

@@ -26,6 +26,7 @@ PARAMS: dict[str, Param] = {
         Param("fcr_same_reason", False, "FCR: only a repeat contact for the same reason breaks first-contact resolution"),
         Param("csat_top_box", 4, "CSAT: responses at or above this score are satisfied"),
         Param("delinquency_days", 90, "loan delinquency: days past due at or above this"),
+        Param("negative_sentiment_below", -0.05, "a verbatim whose sentiment is below this is negative"),
     )
 }
 
@@ -78,7 +79,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             return merged
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             number = float(value)
-            if number < 0:
+            if number < 0 and default >= 0:
                 raise ValueError(value)
             return type(default)(number) if isinstance(default, float) else int(number)
         return str(value)

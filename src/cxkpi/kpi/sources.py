@@ -218,6 +218,8 @@ def _responses(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, A
         _promoter=(t.nps >= 9).fill_null(False),
         _detractor=(t.nps <= 6).fill_null(False),
         _csat=t.csat.cast("float64"),
+        _sentiment=t.sentiment.cast("float64"),
+        _negative=(t.sentiment < p["negative_sentiment_below"]).fill_null(False) & t.sentiment.notnull(),
         _nps=t.nps.cast("float64"),
         _ces=t.ces.cast("float64"),
     )

@@ -53,4 +53,9 @@ def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None =
     con.execute(CLEAR_SQL)
 
 
-DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"contacts": ("next_inbound_at", "next_same_reason_at")}
+# columns the warehouse derives; a changed row has them reset, then recomputed
+# (contacts: refresh_next_inbound at import; surveys: cxkpi.analytics.sentiment.score_surveys)
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": ("next_inbound_at", "next_same_reason_at"),
+    "surveys": ("sentiment",),
+}

@@ -198,10 +198,15 @@ CREATE TABLE targets (
 );
 """
 
+V4_SQL = """
+ALTER TABLE surveys ADD COLUMN sentiment DOUBLE;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log, rejects", V1_SQL),
     Migration(2, "contacts: next inbound contact of the same customer (FCR, repeat contacts)", V2_SQL),
     Migration(3, "KPI targets", V3_SQL),
+    Migration(4, "surveys: verbatim sentiment", V4_SQL),
 )
 
 LATEST = MIGRATIONS[-1].version

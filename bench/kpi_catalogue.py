@@ -1,0 +1,519 @@
+"""KPI catalogue: cxkpi's KPI engine vs a plain pandas implementation vs a raw DuckDB scan.
+
+Builds one demo warehouse (``cxkpi --db FILE demo --scale S``; scale 20 is ~10M contacts)
+and times two workloads in the reporting zone Europe/Paris:
+
+  channel   every KPI whose dimensions include channel,  --by channel  --grain day
+  agent_id  every KPI whose dimensions include agent_id, --by agent_id --grain month
+
+Contenders, each in a fresh subprocess on the same warehouse file in the same run (page
+cache warmed once beforehand; times are measured inside the child from connecting to the
+result DataFrame, so interpreter start-up and imports are excluded; the child's wall time
+is reported too; peak RSS is the child's own maximum RSS from wait4):
+
+  cxkpi       cxkpi.kpi.compute(duckdb_engine(con), KpiQuery(...)), read-only connection,
+              over the SPEC §3 KPIs of the workload (the ones pandas implements);
+  cxkpi_full  the same over the whole catalogue of the workload, extensions included
+              (business-hours variants...); no pandas counterpart;
+  pandas      bench/pandas_kpis.py: the same SPEC §3 definitions in straightforward pandas
+              (load columns with .df(), tz_convert, flags, groupby, its own FCR windows);
+  raw_scan    DuckDB reading every column the workload needs once, with no computation:
+              per table ``SELECT count(*), sum(hash(c1, c2, ...)) FROM t`` over the columns
+              cxkpi's queries read (RAW_COLUMNS). hash() forces every value of every column
+              to be read and decompressed, and aggregates to one row, so this is a floor for
+              any engine that must look at that data once: no grouping, no join, no window.
+
+The cxkpi and pandas results are asserted equal (every KPI of every group, 1e-6 relative)
+before any figure is reported. Also reported: the demo build time, and the import-time cost
+of the derived FCR columns (``refresh_next_inbound`` on a copy of the warehouse, from
+cleared columns, and again when already up to date), and a profile of cxkpi per source
+(SQL time, plan build time, top DuckDB operators from EXPLAIN ANALYZE-style profiling).
+
+Usage:
+  python bench/kpi_catalogue.py [--scale 20] [--db EXISTING.duckdb] [--keep] [--no-profile]
+  python bench/kpi_catalogue.py --check        # scale 0.05: cxkpi == pandas on several queries
+Goals: cxkpi >= 10x faster than pandas, within 3x of the raw scan, peak RSS < 4096 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+TZ = "Europe/Paris"
+WORKLOADS = {"channel": ("channel", "day"), "agent_id": ("agent_id", "month")}
+GOALS = {"cxkpi_vs_pandas_max": 0.1, "cxkpi_vs_raw_max": 3.0, "peak_mb_max": 4096}
+
+_CONTACTS = ["contact_id", "channel", "direction", "outcome", "created_at", "answered_at", "ended_at", "wrap_seconds",
+             "customer_id", "next_inbound_at", "transferred", "converted", "case_id"]
+RAW_COLUMNS = {
+    "channel": {
+        "contacts": _CONTACTS,
+        "cases": ["case_id", "channel", "opened_at", "closed_at"],
+        "surveys": ["contact_id", "responded_at", "sent_at", "csat", "nps", "ces"],
+    },
+    "agent_id": {
+        "contacts": [*_CONTACTS, "agent_id"],
+        "cases": ["case_id", "agent_id", "opened_at", "closed_at"],
+        "surveys": ["contact_id", "agent_id", "responded_at", "sent_at", "csat", "nps", "ces"],
+        "agent_states": ["agent_id", "state", "start_at", "end_at"],
+        "evaluations": ["evaluation_id", "agent_id", "evaluated_at", "mode", "score", "max_score", "weight"],
+    },
+}
+TABLES = ("contacts", "cases", "surveys", "evaluations", "agent_states", "customers", "customer_revenue", "cashflows", "loans")
+
+
+def quiet() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+
+
+# ------------------------------------------------------------------------ workers (children)
+
+
+def kpi_lists(dim: str) -> tuple[list[str], list[str], list[str]]:
+    """(SPEC §3 KPIs of the workload, whole catalogue of the workload, the extensions left to cxkpi_full)."""
+    sys.path.insert(0, str(HERE))
+    import pandas_kpis
+    from cxkpi.kpi.catalogue import KPIS
+
+    full = [k for k, v in KPIS.items() if dim in v.dimensions]
+    spec = [k for k in full if k in pandas_kpis.KPIS]
+    return spec, full, [k for k in full if k not in pandas_kpis.KPIS]
+
+
+def worker_cxkpi(db: str, dim: str, grain: str, kpis: list[str], out: str | None) -> dict[str, Any]:
+    from cxkpi.kpi import KpiQuery, compute
+    from cxkpi.kpi.model import Grain
+    from cxkpi.warehouse import open_warehouse
+    from cxkpi.warehouse.engines import duckdb_engine
+
+    t0 = time.perf_counter()
+    con = open_warehouse(db, read_only=True)
+    frame = compute(duckdb_engine(con), KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ))
+    seconds = time.perf_counter() - t0
+    con.close()
+    if out:
+        frame.to_parquet(out)
+    return {"seconds": seconds, "groups": len(frame), "kpis": len(kpis)}
+
+
+def worker_pandas(db: str, dim: str, grain: str, kpis: list[str], out: str | None) -> dict[str, Any]:
+    import duckdb
+
+    sys.path.insert(0, str(HERE))
+    import pandas_kpis
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(db, read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    frame = pandas_kpis.compute(con, kpis, [dim], grain, TZ)
+    seconds = time.perf_counter() - t0
+    con.close()
+    if out:
+        frame.to_parquet(out)
+    return {"seconds": seconds, "groups": len(frame), "kpis": len(kpis)}
+
+
+def raw_sql(workload: str) -> dict[str, str]:
+    return {t: f"SELECT count(*), sum(hash({', '.join(cols)})) FROM {t}" for t, cols in RAW_COLUMNS[workload].items()}
+
+
+def worker_raw(db: str, workload: str) -> dict[str, Any]:
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(db, read_only=True)
+    per_table = {}
+    for table, sql in raw_sql(workload).items():
+        t = time.perf_counter()
+        con.execute(sql).fetchall()
+        per_table[table] = round(time.perf_counter() - t, 3)
+    seconds = time.perf_counter() - t0
+    con.close()
+    return {"seconds": seconds, "per_table_s": per_table}
+
+
+def worker_derived(db: str, work: str) -> dict[str, Any]:
+    """Cost of the derived FCR columns on a copy: full refresh from cleared columns, then a no-op refresh."""
+    from cxkpi.warehouse import open_warehouse
+    from cxkpi.warehouse.derived import refresh_next_inbound
+
+    copy = Path(work) / "derived-copy.duckdb"
+    shutil.copyfile(db, copy)
+    try:
+        con = open_warehouse(copy)
+        con.execute("UPDATE contacts SET next_inbound_at = NULL, next_same_reason_at = NULL")
+        con.execute("CHECKPOINT")
+        t0 = time.perf_counter()
+        refresh_next_inbound(con)
+        full_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        con.execute("CHECKPOINT")
+        checkpoint_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        refresh_next_inbound(con)
+        noop_s = time.perf_counter() - t0
+        set_rows = con.execute("SELECT count(next_inbound_at) FROM contacts").fetchone()[0]
+        con.close()
+    finally:
+        copy.unlink(missing_ok=True)
+        Path(str(copy) + ".wal").unlink(missing_ok=True)
+    return {"refresh_full_s": full_s, "checkpoint_s": checkpoint_s, "refresh_noop_s": noop_s,
+            "rows_with_next_inbound": set_rows}
+
+
+def _operators(node: dict[str, Any], acc: dict[str, float]) -> None:
+    name = node.get("operator_name") or node.get("operator_type") or node.get("name")
+    timing = node.get("operator_timing", node.get("timing", 0.0)) or 0.0
+    if name:
+        name = name.strip()
+        extra = node.get("extra_info") or {}
+        if isinstance(extra, dict) and extra.get("Table"):
+            name = f"{name} {extra['Table']}"
+        acc[name] = acc.get(name, 0.0) + float(timing)
+    for child in node.get("children", []):
+        _operators(child, acc)
+
+
+def worker_profile(db: str, dim: str, grain: str, kpis: list[str], work: str) -> dict[str, Any]:
+    """cxkpi per source: plan build time (includes its context queries), SQL execution time,
+    rows out, and DuckDB's per-operator times (JSON profiling of that query)."""
+    import ibis
+
+    from cxkpi.kpi import KpiQuery
+    from cxkpi.kpi import params as kpi_params
+    from cxkpi.kpi.catalogue import measures_of
+    from cxkpi.kpi.engine import expression
+    from cxkpi.kpi.model import Grain
+    from cxkpi.kpi.sources import SOURCES
+    from cxkpi.warehouse import open_warehouse
+    from cxkpi.warehouse.engines import duckdb_engine
+
+    con = open_warehouse(db, read_only=True)
+    engine = duckdb_engine(con)
+    q = KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ)
+    p = kpi_params.resolve(None)
+    by_source: dict[str, list[Any]] = {}
+    for m in measures_of(kpis):
+        by_source.setdefault(m.source, []).append(m)
+    out: dict[str, Any] = {}
+    sql_dir = Path(work)
+    for name, ms in by_source.items():
+        t0 = time.perf_counter()
+        expr = expression(engine, SOURCES[name], ms, q, p)
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        df = expr.to_pandas()
+        exec_s = time.perf_counter() - t0
+        prof = sql_dir / f"profile-{dim}-{name}.json"
+        con.execute("SET enable_profiling = 'json'")
+        con.execute(f"SET profiling_output = '{prof}'")
+        expr.to_pandas()
+        con.execute("SET enable_profiling = 'no_output'")
+        con.execute("PRAGMA disable_profiling")
+        ops: dict[str, float] = {}
+        try:
+            tree = json.loads(prof.read_text())
+            _operators(tree, ops)
+        except (OSError, ValueError):
+            pass
+        (sql_dir / f"profile-{dim}-{name}.sql").write_text(str(ibis.to_sql(expr)))
+        top = sorted(ops.items(), key=lambda kv: -kv[1])[:6]
+        out[name] = {"measures": len(ms), "build_s": round(build_s, 3), "exec_s": round(exec_s, 3), "rows": len(df),
+                     "top_operators_s": {k: round(v, 3) for k, v in top}}
+    con.close()
+    return out
+
+
+def child_main(argv: list[str]) -> None:
+    quiet()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--worker", required=True)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--workload")
+    ap.add_argument("--kpis", default="")
+    ap.add_argument("--out")
+    ap.add_argument("--work")
+    a = ap.parse_args(argv)
+    kpis = [k for k in a.kpis.split(",") if k]
+    dim, grain = WORKLOADS[a.workload] if a.workload else (None, None)
+    if a.worker == "cxkpi":
+        res = worker_cxkpi(a.db, dim, grain, kpis, a.out)
+    elif a.worker == "pandas":
+        res = worker_pandas(a.db, dim, grain, kpis, a.out)
+    elif a.worker == "raw_scan":
+        res = worker_raw(a.db, a.workload)
+    elif a.worker == "derived":
+        res = worker_derived(a.db, a.work)
+    elif a.worker == "profile":
+        res = worker_profile(a.db, dim, grain, kpis, a.work)
+    else:
+        raise SystemExit(f"unknown worker {a.worker}")
+    print("RESULT " + json.dumps(res))
+
+
+# ------------------------------------------------------------------------ parent
+
+
+def run_child(args: list[str], label: str) -> dict[str, Any]:
+    """Run a child (this script as a worker, or a command); wall seconds, peak RSS MB and its RESULT."""
+    cmd = args if args[0] != "--worker" else [sys.executable, str(Path(__file__).resolve()), *args]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode:
+        sys.exit(f"benchmark step {label} failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-4000:]}")
+    result: dict[str, Any] = {}
+    for line in stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[7:])
+    result["wall_s"] = wall
+    result["peak_mb"] = usage.ru_maxrss // 1024
+    return result
+
+
+def warm(path: Path) -> None:
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def compare(a: Any, b: Any, dim: str, kpis: list[str], rtol: float = 1e-6) -> list[str]:
+    """Differences between two KPI frames (cxkpi, pandas): group sets and every KPI value."""
+    import numpy as np
+
+    a, b = a.copy(), b.copy()
+    for df in (a, b):
+        df[dim] = df[dim].astype(object).where(df[dim].notna(), "<null>")
+    m = a.merge(b, on=[dim, "period"], how="outer", suffixes=("_cx", "_pd"), indicator=True)
+    problems = []
+    only = m[m["_merge"] != "both"]
+    if len(only):
+        problems.append(f"{len(only)} groups in one result only, e.g. {only[[dim, 'period', '_merge']].head(3).to_dict('records')}")
+    m = m[m["_merge"] == "both"]
+    for k in kpis:
+        x = m[f"{k}_cx"].astype("float64").to_numpy(na_value=np.nan)
+        y = m[f"{k}_pd"].astype("float64").to_numpy(na_value=np.nan)
+        same = (np.isnan(x) & np.isnan(y)) | np.isclose(x, y, rtol=rtol, atol=1e-9)
+        if not same.all():
+            rows = m.loc[~same, [dim, "period", f"{k}_cx", f"{k}_pd"]].head(3).to_dict("records")
+            problems.append(f"{k}: {int((~same).sum())} of {len(m)} groups differ, e.g. {rows}")
+    return problems
+
+
+def build(db: Path, scale: float) -> dict[str, Any]:
+    cx = Path(sys.executable).with_name("cxkpi")
+    print(f"building demo warehouse at scale {scale:g} ...", flush=True)
+    r = run_child([str(cx), "--db", str(db), "demo", "--scale", f"{scale:g}"], "demo build")
+    print(f"  built in {r['wall_s']:.1f} s, peak {r['peak_mb']} MB", flush=True)
+    return {"seconds": round(r["wall_s"], 2), "peak_mb": r["peak_mb"]}
+
+
+def table_rows(db: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    finally:
+        con.close()
+
+
+def check(db: Path | None, work: Path) -> int:
+    """cxkpi == pandas on the workloads and a few more (dimension, grain) pairs; exit code."""
+    quiet()
+    import duckdb
+    import pandas as pd  # noqa: F401
+
+    sys.path.insert(0, str(HERE))
+    import pandas_kpis
+    from cxkpi.kpi import KpiQuery, compute
+    from cxkpi.kpi.model import Grain
+    from cxkpi.warehouse import open_warehouse
+    from cxkpi.warehouse.engines import duckdb_engine
+
+    if db is None:
+        db = work / "check.duckdb"
+        build(db, 0.05)
+    cases = [("channel", "day"), ("agent_id", "month"), ("channel", "week"), ("agent_id", "week"),
+             ("team", "month"), ("reason", "quarter"), ("site", "year")]
+    failures = 0
+    for dim, grain in cases:
+        spec, _, _ = kpi_lists(dim)
+        if grain == "day":
+            spec = [k for k in spec if k != "evaluation_coverage"]
+        con = open_warehouse(db, read_only=True)
+        cx = compute(duckdb_engine(con), KpiQuery(kpis=tuple(spec), by=(dim,), grain=Grain(grain), tz=TZ))
+        con.close()
+        raw = duckdb.connect(str(db), read_only=True)
+        raw.execute("SET TimeZone = 'UTC'")
+        pdf = pandas_kpis.compute(raw, spec, [dim], grain, TZ)
+        raw.close()
+        problems = compare(cx, pdf, dim, spec)
+        status = "ok" if not problems else "MISMATCH"
+        print(f"  --by {dim:<9} --grain {grain:<8} {len(spec):>2} KPIs, {len(cx):>5} groups: {status}")
+        for p in problems:
+            print("     ", p)
+        failures += bool(problems)
+    print("check passed" if not failures else f"check FAILED on {failures} queries")
+    return 1 if failures else 0
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=20.0, help="demo scale (20 = ~10M contacts, 1 = ~500k)")
+    ap.add_argument("--db", type=Path, help="use this existing demo warehouse instead of building one")
+    ap.add_argument("--keep", action="store_true", help="keep the built warehouse and the profile files")
+    ap.add_argument("--check", action="store_true", help="only check cxkpi == pandas at scale 0.05 (or on --db)")
+    ap.add_argument("--no-profile", action="store_true", help="skip the per-source profile of cxkpi")
+    ap.add_argument("--no-derived", action="store_true", help="skip timing the derived-column refresh")
+    ap.add_argument("--workloads", default="channel,agent_id")
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="kpi-catalogue-", dir=OUT))
+    try:
+        if args.check:
+            raise SystemExit(check(args.db, work))
+        run(args, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work}")
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    quiet()
+    import pandas as pd
+
+    result: dict[str, Any] = {"scale": args.scale, "tz": TZ, "goals": GOALS, "cpus": os.cpu_count()}
+    if args.db:
+        db = args.db
+        result["demo_build"] = None
+    else:
+        db = work / f"demo-s{args.scale:g}.duckdb"
+        result["demo_build"] = build(db, args.scale)
+    result["warehouse_mb"] = round(db.stat().st_size / 1e6, 1)
+    result["rows"] = table_rows(db)
+    print(f"warehouse {db} ({result['warehouse_mb']:,} MB): {result['rows']['contacts']:,} contacts", flush=True)
+
+    if not args.no_derived:
+        print("derived columns: refresh_next_inbound on a copy ...", flush=True)
+        r = run_child(["--worker", "derived", "--db", str(db), "--work", str(work)], "derived")
+        result["derived_refresh"] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()}
+        print(f"  full {r['refresh_full_s']:.1f} s (+ checkpoint {r['checkpoint_s']:.1f} s), "
+              f"no-op {r['refresh_noop_s']:.1f} s, peak {r['peak_mb']} MB", flush=True)
+
+    warm(db)
+    result["workloads"] = {}
+    for name in args.workloads.split(","):
+        dim, grain = WORKLOADS[name]
+        spec, full, extra = kpi_lists(dim)
+        print(f"\nworkload {name}: --by {dim} --grain {grain}, {len(spec)} SPEC §3 KPIs "
+              f"(+{len(extra)} extensions for cxkpi_full)", flush=True)
+        w: dict[str, Any] = {"by": dim, "grain": grain, "kpis": spec, "extension_kpis": extra, "contenders": {}}
+        outs = {c: work / f"{name}-{c}.parquet" for c in ("cxkpi", "pandas")}
+        plan = [
+            ("raw_scan", ["--worker", "raw_scan", "--db", str(db), "--workload", name]),
+            ("cxkpi", ["--worker", "cxkpi", "--db", str(db), "--workload", name, "--kpis", ",".join(spec), "--out", str(outs["cxkpi"])]),
+            ("pandas", ["--worker", "pandas", "--db", str(db), "--workload", name, "--kpis", ",".join(spec), "--out", str(outs["pandas"])]),
+            ("cxkpi_full", ["--worker", "cxkpi", "--db", str(db), "--workload", name, "--kpis", ",".join(full)]),
+        ]
+        for contender, cmd in plan:
+            r = run_child(cmd, f"{name}/{contender}")
+            w["contenders"][contender] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+            print(f"  {contender:<10} {r['seconds']:8.2f} s  (child wall {r['wall_s']:6.1f} s)  peak {r['peak_mb']:>6} MB",
+                  flush=True)
+        problems = compare(pd.read_parquet(outs["cxkpi"]), pd.read_parquet(outs["pandas"]), dim, spec)
+        if problems:
+            sys.exit(f"cxkpi and pandas disagree on workload {name}:\n  " + "\n  ".join(problems))
+        w["equal_cxkpi_pandas"] = True
+        c = w["contenders"]
+        w["cxkpi_over_pandas"] = ratio(c["cxkpi"]["seconds"], c["pandas"]["seconds"])
+        w["pandas_speedup"] = ratio(c["pandas"]["seconds"], c["cxkpi"]["seconds"])
+        w["cxkpi_over_raw_scan"] = ratio(c["cxkpi"]["seconds"], c["raw_scan"]["seconds"])
+        w["cxkpi_full_over_raw_scan"] = ratio(c["cxkpi_full"]["seconds"], c["raw_scan"]["seconds"])
+        w["wall_cxkpi_over_pandas"] = ratio(c["cxkpi"]["wall_s"], c["pandas"]["wall_s"])
+        w["goals_met"] = {
+            "10x_faster_than_pandas": w["cxkpi_over_pandas"] <= GOALS["cxkpi_vs_pandas_max"],
+            "within_3x_raw_scan": w["cxkpi_over_raw_scan"] <= GOALS["cxkpi_vs_raw_max"],
+            "peak_under_4GB": c["cxkpi"]["peak_mb"] < GOALS["peak_mb_max"],
+            "full_peak_under_4GB": c["cxkpi_full"]["peak_mb"] < GOALS["peak_mb_max"],
+        }
+        if not args.no_profile:
+            r = run_child(["--worker", "profile", "--db", str(db), "--workload", name, "--kpis", ",".join(full),
+                           "--work", str(work)], f"{name}/profile")
+            w["cxkpi_full_profile_by_source"] = {k: v for k, v in r.items() if isinstance(v, dict)}
+        result["workloads"][name] = w
+
+    report(result)
+    path = OUT / "kpi_catalogue.json" if args.scale == 20 and not args.db else OUT / f"kpi_catalogue-s{args.scale:g}.json"
+    if args.scale == 20:
+        path = OUT / "kpi_catalogue.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {path}")
+    if args.keep and not args.db:
+        print(f"warehouse kept at {db}")
+
+
+def report(result: dict[str, Any]) -> None:
+    print(f"\n=== KPI catalogue, scale {result['scale']:g} ({result['rows']['contacts']:,} contacts), tz {TZ}, "
+          f"{result['cpus']} CPUs ===")
+    if result.get("demo_build"):
+        b = result["demo_build"]
+        print(f"demo build: {b['seconds']:.1f} s, peak {b['peak_mb']} MB")
+    if result.get("derived_refresh"):
+        d = result["derived_refresh"]
+        print(f"derived next_inbound_at at import: full refresh {d['refresh_full_s']:.1f} s + checkpoint "
+              f"{d['checkpoint_s']:.1f} s, no-op refresh {d['refresh_noop_s']:.1f} s, peak {d['peak_mb']} MB")
+    head = f"{'workload':<10} {'contender':<11} {'seconds':>9} {'child wall':>10} {'peak MB':>8}  {'vs cxkpi':>9}"
+    for name, w in result["workloads"].items():
+        print(f"\n{name}: --by {w['by']} --grain {w['grain']}, {len(w['kpis'])} KPIs "
+              f"(cxkpi_full: +{len(w['extension_kpis'])})")
+        print(head)
+        cx = w["contenders"]["cxkpi"]["seconds"]
+        for contender, c in w["contenders"].items():
+            print(f"{name:<10} {contender:<11} {c['seconds']:9.2f} {c['wall_s']:10.1f} {c['peak_mb']:8d}  "
+                  f"{c['seconds'] / cx:8.2f}x")
+        g = w["goals_met"]
+        print(f"cxkpi/pandas = {w['cxkpi_over_pandas']:.3f} (pandas {w['pandas_speedup']:.1f}x slower; goal <= 0.1: "
+              f"{'met' if g['10x_faster_than_pandas'] else 'MISSED'})")
+        print(f"cxkpi/raw_scan = {w['cxkpi_over_raw_scan']:.2f} (goal <= 3: {'met' if g['within_3x_raw_scan'] else 'MISSED'}); "
+              f"cxkpi_full/raw_scan = {w['cxkpi_full_over_raw_scan']:.2f}")
+        print(f"peak RSS cxkpi {w['contenders']['cxkpi']['peak_mb']} MB, cxkpi_full {w['contenders']['cxkpi_full']['peak_mb']} MB "
+              f"(goal < 4096: {'met' if g['peak_under_4GB'] and g['full_peak_under_4GB'] else 'MISSED'})")
+        prof = w.get("cxkpi_full_profile_by_source")
+        if prof:
+            print("cxkpi_full per source (build = plan + context queries, exec = SQL + fetch):")
+            for src, p in sorted(prof.items(), key=lambda kv: -(kv[1]["exec_s"] + kv[1]["build_s"])):
+                ops = ", ".join(f"{k} {v:.2f}" for k, v in list(p["top_operators_s"].items())[:3])
+                print(f"  {src:<18} build {p['build_s']:6.2f}  exec {p['exec_s']:6.2f}  rows {p['rows']:>6}  [{ops}]")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        child_main(sys.argv[1:])
+    else:
+        main()

@@ -1,0 +1,1 @@
+"""Analytics over the warehouse (layer 3): verbatim sentiment; forecasts, staffing and quality next."""
