@@ -327,6 +327,19 @@ def build(db: Path, scale: float) -> dict[str, Any]:
     return {"seconds": round(r["wall_s"], 2), "peak_mb": r["peak_mb"]}
 
 
+def demo_scale(db: Path) -> float | None:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT value FROM warehouse_config WHERE key = 'demo_scale'").fetchone()
+        return float(row[0]) if row else None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
 def table_rows(db: Path) -> dict[str, int]:
     import duckdb
 
@@ -412,6 +425,10 @@ def run(args: argparse.Namespace, work: Path) -> None:
     if args.db:
         db = args.db
         result["demo_build"] = None
+        result["scale"] = demo_scale(db) or args.scale
+        from cxkpi.warehouse import open_warehouse
+
+        open_warehouse(db).close()  # apply pending migrations (read-only opens do not)
     else:
         db = work / f"demo-s{args.scale:g}.duckdb"
         result["demo_build"] = build(db, args.scale)
@@ -463,15 +480,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
             "full_peak_under_4GB": c["cxkpi_full"]["peak_mb"] < GOALS["peak_mb_max"],
         }
         if not args.no_profile:
-            r = run_child(["--worker", "profile", "--db", str(db), "--workload", name, "--kpis", ",".join(full),
+            r = run_child(["--worker", "profile", "--db", str(db), "--workload", name, "--kpis", ",".join(spec),
                            "--work", str(work)], f"{name}/profile")
-            w["cxkpi_full_profile_by_source"] = {k: v for k, v in r.items() if isinstance(v, dict)}
+            w["cxkpi_profile_by_source"] = {k: v for k, v in r.items() if isinstance(v, dict)}
         result["workloads"][name] = w
 
     report(result)
-    path = OUT / "kpi_catalogue.json" if args.scale == 20 and not args.db else OUT / f"kpi_catalogue-s{args.scale:g}.json"
-    if args.scale == 20:
-        path = OUT / "kpi_catalogue.json"
+    path = OUT / ("kpi_catalogue.json" if result["scale"] == 20 else f"kpi_catalogue-s{result['scale']:g}.json")
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {path}")
     if args.keep and not args.db:
@@ -504,9 +519,9 @@ def report(result: dict[str, Any]) -> None:
               f"cxkpi_full/raw_scan = {w['cxkpi_full_over_raw_scan']:.2f}")
         print(f"peak RSS cxkpi {w['contenders']['cxkpi']['peak_mb']} MB, cxkpi_full {w['contenders']['cxkpi_full']['peak_mb']} MB "
               f"(goal < 4096: {'met' if g['peak_under_4GB'] and g['full_peak_under_4GB'] else 'MISSED'})")
-        prof = w.get("cxkpi_full_profile_by_source")
+        prof = w.get("cxkpi_profile_by_source")
         if prof:
-            print("cxkpi_full per source (build = plan + context queries, exec = SQL + fetch):")
+            print("cxkpi per source (build = plan + context queries, exec = SQL + fetch):")
             for src, p in sorted(prof.items(), key=lambda kv: -(kv[1]["exec_s"] + kv[1]["build_s"])):
                 ops = ", ".join(f"{k} {v:.2f}" for k, v in list(p["top_operators_s"].items())[:3])
                 print(f"  {src:<18} build {p['build_s']:6.2f}  exec {p['exec_s']:6.2f}  rows {p['rows']:>6}  [{ops}]")

@@ -528,18 +528,49 @@ def test_a_source_column_named_like_a_pseudo_column(wh: Any, files: Any, name: s
     assert "7" in row.values()  # the source's column is kept
 
 
-def test_two_header_names_that_differ_only_by_case(wh: Any, files: Any) -> None:
-    text = "contact_id,channel,created_at,Team,team \nc1,phone,2026-03-05 10:00,A,B\n"
+def _both_kept_or_clearly_refused(wh: Any, path: Any, a: str = "A", b: str = "B") -> None:
     try:
-        report = wh.import_("contacts", files.text("c.csv", text))
-    except UserError as exc:  # refusing the file with one clear line is acceptable
-        assert "\n" not in str(exc)
-        assert "team" in str(exc).lower()
+        report = wh.import_("contacts", path)
+    except UserError as exc:  # refusing the file with one clear line is acceptable...
+        message = str(exc)
+        assert "\n" not in message
+        assert "team" in message.lower()
+        assert "Binder Error" not in message and "struct_pack" not in message  # ...in the user's terms
         return
     # loading it is acceptable too, but never silently dropping one of the two columns
+    assert report.rejected == 0
+    values = {v for row in wh.dicts("SELECT * FROM contacts") for v in row.values()}
+    assert {a, b} <= values
+
+
+@pytest.mark.xfail(strict=True, reason="names equal but for case: the raw JSON struct_pack fails (DuckDB keys are case-insensitive); "
+                   "the whole file is refused with an engine message")
+def test_two_header_names_that_differ_only_by_case(wh: Any, files: Any) -> None:
+    _both_kept_or_clearly_refused(wh, files.text("c.csv", "contact_id,channel,created_at,Team,team\nc1,phone,2026-03-05 10:00,A,B\n"))
+
+
+@pytest.mark.xfail(strict=True, reason="JSON keys equal but for case on different lines: struct_pack error, file refused")
+def test_json_keys_that_differ_only_by_case(wh: Any, files: Any) -> None:
+    path = files.jsonl("c.jsonl", [
+        {"contact_id": "c1", "channel": "phone", "created_at": "2026-03-05 10:00", "Team": "A"},
+        {"contact_id": "c2", "channel": "phone", "created_at": "2026-03-05 10:00", "team": "B"},
+    ])
+    _both_kept_or_clearly_refused(wh, path)
+
+
+@pytest.mark.xfail(strict=True, reason="_stage_jsonl/_stage_parquet alias cells by the raw name but list unique_names() "
+                   "(stripped): a key/column with surrounding spaces makes the whole file unreadable")
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_names_with_surrounding_spaces(wh: Any, files: Any, fmt: str) -> None:
+    data = {"contact_id": "c1", "channel": "phone", "created_at": "2026-03-05 10:00", " note ": "kept"}
+    if fmt == "jsonl":
+        path = files.jsonl("c.jsonl", [data])
+    else:
+        path = files.folder / "c.parquet"
+        pq.write_table(pa.table({k: [v] for k, v in data.items()}), path)
+    report = wh.import_("contacts", path)
     assert report.accepted == 1
-    values = set(wh.dicts("SELECT * FROM contacts")[0].values())
-    assert {"A", "B"} <= values
+    assert wh.scalar("SELECT note FROM contacts") == "kept"
 
 
 def test_progress_callback(wh: Any, files: Any) -> None:
