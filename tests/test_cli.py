@@ -307,3 +307,38 @@ def test_version(cli_fast: Any) -> None:
     proc = cli_fast("--version")
     assert proc.returncode == 0
     assert "cxkpi" in proc.stdout
+
+
+def test_rejects_dir_and_import_id_options(cli_fast: Any, files: Any, tmp_path: Path) -> None:
+    path = files.csv("c.csv", H, ROWS)
+    out_dir = tmp_path / "rejected"
+    doc = json.loads(cli_fast("import", "contacts", str(path), "--rejects-dir", str(out_dir), "--format", "json").stdout)
+    assert Path(doc["rejects_file"]) == out_dir / "c.csv.rejects.csv"
+    assert (out_dir / "c.csv.rejects.csv").exists()
+    assert not Path(f"{path}.rejects.csv").exists()
+    other = files.csv("d.csv", H, [["d1", "pigeon", "2026-03-05 10:00"]])
+    doc2 = json.loads(cli_fast("import", "contacts", str(other), "--format", "json").stdout)
+    rows = json.loads(cli_fast("rejects", "--import-id", str(doc2["import_id"]), "--format", "json").stdout)
+    assert [(r["file"], r["line"]) for r in rows] == [(str(other), 2)]
+    all_rows = json.loads(cli_fast("rejects", "--limit", "0", "--format", "json").stdout)
+    assert len(all_rows) == 2
+
+
+def test_sheet_option(cli_fast: Any, files: Any) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    first = wb.active
+    assert first is not None
+    first.append(["readme"])
+    data = wb.create_sheet("Calls")
+    data.append(H)
+    data.append(["c1", "phone", "2026-03-05 10:00"])
+    path = files.folder / "book.xlsx"
+    files.folder.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    proc = cli_fast("import", "contacts", str(path), "--sheet", "Calls", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accepted"] == 1
+    proc = cli_fast("import", "contacts", str(path), "--sheet", "Nope")
+    assert proc.returncode != 0 and "no sheet 'Nope'" in proc.stderr

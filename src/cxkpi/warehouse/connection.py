@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from cxkpi.config import UserError
-from cxkpi.warehouse.migrations import migrate
+from cxkpi.warehouse.migrations import LATEST, current_version, migrate
 
 MEMORY_ENV = "CXKPI_MEMORY_LIMIT"
 
@@ -37,6 +37,11 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             migrate(con)
+        elif current_version(con) < LATEST:
+            # made by an older release: migrate it once in write mode, then read
+            con.close()
+            open_warehouse(path).close()
+            return open_warehouse(path, read_only=True)
     except BaseException:
         con.close()
         raise
