@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 warnings.filterwarnings("ignore", category=Warning, module="duckdb")
 warnings.filterwarnings("ignore", message=".*inplace keyword.*")
@@ -171,7 +172,10 @@ class Data:
     def __getitem__(self, table: str) -> pd.DataFrame:
         if table not in self._cache:
             cols = ", ".join(sorted(self.needs[table]))
-            self._cache[table] = self.con.execute(f"SELECT {cols} FROM {table}").df()
+            # Arrow -> pandas (3-5x faster than .df() for text columns); nullable booleans stay boolean
+            batches = self.con.sql(f"SELECT {cols} FROM {table}").arrow()
+            arrow = batches.read_all() if hasattr(batches, "read_all") else batches
+            self._cache[table] = arrow.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
         return self._cache[table]
 
 
@@ -218,7 +222,7 @@ def contacts(d: Data, by: list[str], grain: str, tz: str) -> pd.DataFrame:
     inbound = c["direction"] == "inbound"
     wait = seconds(c["created_at"], c["answered_at"])
     end_wait = seconds(c["created_at"], c["ended_at"])
-    threshold = c["channel"].map(THRESHOLDS).astype("float64")
+    threshold = c["channel"].astype("category").map(THRESHOLDS).astype("float64")
     abandoned = inbound & (c["outcome"] == "abandoned")
     short = abandoned & end_wait.notna() & (end_wait < SHORT_ABANDON_S)
     answered = inbound & c["answered_at"].notna()

@@ -28,6 +28,7 @@ from cxkpi.kpi.engine import check_query
 from cxkpi.kpi.inspect import drill, explain, parse_where
 from cxkpi.kpi.params import PARAMS, parse_assignments
 from cxkpi.kpi.periods import parse_date, parse_grain
+from cxkpi.kpi.repeats import repeat_reasons
 from cxkpi.cli.render import kpi_table
 from cxkpi.kpi.output import frame_to_json
 from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target, with_targets
@@ -411,6 +412,31 @@ def _grain_of_label(label: str) -> str:
     if "-Q" in label:
         return "quarter"
     return {4: "year", 7: "month", 10: "day"}.get(len(label), "day")
+
+
+@app.command("repeats")
+def repeats_cmd(
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions of the first contact, comma-separated.")] = None,
+    grain: Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year or all.")] = "all",
+    start: Annotated[str | None, typer.Option("--from", help="First local date.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last local date (inclusive).")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Reporting time zone.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="KPI parameter name=value (fcr_window_days...).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows (0 = all).")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """What brought customers back: reasons of the repeat contacts that break FCR."""
+    if limit < 0:
+        raise UserError("--limit must be 0 or more")
+    eng, settings, closer = _engine("duckdb", None, None)
+    try:
+        q = _query(["fcr"], None, grain, start, end, tz, settings, param or [], False)
+        dims = tuple(d.strip() for d in by.split(",") if d.strip()) if by else ()
+        frame = repeat_reasons(eng, q, dims)
+    finally:
+        closer.close()
+    rows = json.loads(frame_to_json(frame.head(limit) if limit else frame))
+    _emit(rows, fmt, title="Repeat contacts by reason")
 
 
 @app.command("export")

@@ -118,7 +118,7 @@ def compute(engine: Engine, q: KpiQuery) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _label(v: Any, grain: Grain) -> str:
+def period_label(v: Any, grain: Grain) -> str:
     if isinstance(v, str):
         return v
     d = v.date() if isinstance(v, datetime) else pd.Timestamp(v).date()
@@ -223,7 +223,7 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
         df = expr.to_pandas()
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])
-    df[PERIOD] = [_label(v, q.grain) for v in df[PERIOD]]
+    df[PERIOD] = [period_label(v, q.grain) for v in df[PERIOD]]
     return df
 
 
