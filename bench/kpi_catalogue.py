@@ -99,14 +99,14 @@ def worker_cxkpi(db: str, dim: str, grain: str, kpis: list[str], out: str | None
     from cxkpi.warehouse import open_warehouse
     from cxkpi.warehouse.engines import duckdb_engine
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con = open_warehouse(db, read_only=True)
     frame = compute(duckdb_engine(con), KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ))
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     con.close()
     if out:
         frame.to_parquet(out)
-    return {"seconds": seconds, "groups": len(frame), "kpis": len(kpis)}
+    return {"seconds": seconds, "cpu_seconds": cpu, "groups": len(frame), "kpis": len(kpis)}
 
 
 def worker_pandas(db: str, dim: str, grain: str, kpis: list[str], out: str | None) -> dict[str, Any]:
@@ -115,15 +115,15 @@ def worker_pandas(db: str, dim: str, grain: str, kpis: list[str], out: str | Non
     sys.path.insert(0, str(HERE))
     import pandas_kpis
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con = duckdb.connect(db, read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     frame = pandas_kpis.compute(con, kpis, [dim], grain, TZ)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     con.close()
     if out:
         frame.to_parquet(out)
-    return {"seconds": seconds, "groups": len(frame), "kpis": len(kpis)}
+    return {"seconds": seconds, "cpu_seconds": cpu, "groups": len(frame), "kpis": len(kpis)}
 
 
 def raw_sql(workload: str) -> dict[str, str]:
@@ -133,16 +133,16 @@ def raw_sql(workload: str) -> dict[str, str]:
 def worker_raw(db: str, workload: str) -> dict[str, Any]:
     import duckdb
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con = duckdb.connect(db, read_only=True)
     per_table = {}
     for table, sql in raw_sql(workload).items():
         t = time.perf_counter()
         con.execute(sql).fetchall()
         per_table[table] = round(time.perf_counter() - t, 3)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     con.close()
-    return {"seconds": seconds, "per_table_s": per_table}
+    return {"seconds": seconds, "cpu_seconds": cpu, "per_table_s": per_table}
 
 
 def worker_derived(db: str, work: str) -> dict[str, Any]:
@@ -505,7 +505,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
         w["cxkpi_over_raw_scan"] = ratio(c["cxkpi"]["seconds"], c["raw_scan"]["seconds"])
         w["cxkpi_full_over_raw_scan"] = ratio(c["cxkpi_full"]["seconds"], c["raw_scan"]["seconds"])
         w["wall_cxkpi_over_pandas"] = ratio(c["cxkpi"]["wall_s"], c["pandas"]["wall_s"])
-        w["cpu_cxkpi_over_pandas"] = ratio(c["cxkpi"]["cpu_s"], c["pandas"]["cpu_s"])
+        w["cpu_cxkpi_over_pandas"] = ratio(c["cxkpi"]["cpu_seconds"], c["pandas"]["cpu_seconds"])
+        w["cpu_cxkpi_over_raw_scan"] = ratio(c["cxkpi"]["cpu_seconds"], c["raw_scan"]["cpu_seconds"])
         w["goals_met"] = {
             "10x_faster_than_pandas": w["cxkpi_over_pandas"] <= GOALS["cxkpi_vs_pandas_max"],
             "within_3x_raw_scan": w["cxkpi_over_raw_scan"] <= GOALS["cxkpi_vs_raw_max"],
@@ -539,7 +540,9 @@ def report(result: dict[str, Any]) -> None:
               f"{d['checkpoint_s']:.1f} s, no-op refresh {d['refresh_noop_s']:.1f} s, peak {d['peak_mb']} MB")
     print(f"load average {result['load_avg_at_start']:.1f} at start, {result['load_avg_at_end']:.1f} at end "
           f"(other work on the machine inflates times; best of {result['repeat']} fresh children kept)")
-    head = (f"{'workload':<10} {'contender':<11} {'seconds':>9} {'child wall':>10} {'child cpu':>10} {'peak MB':>8}  "
+    print("seconds = in the child, from connecting to the result DataFrame (no start-up/imports); cpu = the same span's "
+          "process CPU time (all threads); child wall = whole subprocess")
+    head = (f"{'workload':<10} {'contender':<11} {'seconds':>9} {'cpu':>8} {'child wall':>10} {'peak MB':>8}  "
             f"{'vs cxkpi':>9}")
     for name, w in result["workloads"].items():
         print(f"\n{name}: --by {w['by']} --grain {w['grain']}, {len(w['kpis'])} KPIs "
@@ -547,12 +550,13 @@ def report(result: dict[str, Any]) -> None:
         print(head)
         cx = w["contenders"]["cxkpi"]["seconds"]
         for contender, c in w["contenders"].items():
-            print(f"{name:<10} {contender:<11} {c['seconds']:9.2f} {c['wall_s']:10.1f} {c['cpu_s']:10.1f} {c['peak_mb']:8d}  "
+            print(f"{name:<10} {contender:<11} {c['seconds']:9.2f} {c['cpu_seconds']:8.2f} {c['wall_s']:10.1f} {c['peak_mb']:8d}  "
                   f"{c['seconds'] / cx:8.2f}x")
         g = w["goals_met"]
         print(f"cxkpi/pandas = {w['cxkpi_over_pandas']:.3f} (pandas {w['pandas_speedup']:.1f}x slower; goal <= 0.1: "
-              f"{'met' if g['10x_faster_than_pandas'] else 'MISSED'})")
-        print(f"cxkpi/raw_scan = {w['cxkpi_over_raw_scan']:.2f} (goal <= 3: {'met' if g['within_3x_raw_scan'] else 'MISSED'}); "
+              f"{'met' if g['10x_faster_than_pandas'] else 'MISSED'}); in CPU time {w['cpu_cxkpi_over_pandas']:.3f}")
+        print(f"cxkpi/raw_scan = {w['cxkpi_over_raw_scan']:.2f} (goal <= 3: {'met' if g['within_3x_raw_scan'] else 'MISSED'}; "
+              f"in CPU time {w['cpu_cxkpi_over_raw_scan']:.2f}); "
               f"cxkpi_full/raw_scan = {w['cxkpi_full_over_raw_scan']:.2f}")
         print(f"peak RSS cxkpi {w['contenders']['cxkpi']['peak_mb']} MB, cxkpi_full {w['contenders']['cxkpi_full']['peak_mb']} MB "
               f"(goal < 4096: {'met' if g['peak_under_4GB'] and g['full_peak_under_4GB'] else 'MISSED'})")

@@ -16,16 +16,17 @@ d = 86,400 s; percentiles interpolate linearly (h = q·(n−1)).
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
-from cxkpi.ingest import import_file
+from cxkpi.ingest import ImportReport, import_file
 from cxkpi.kpi import Grain
-from kpi_golden import NA, GoldenCase, Q, Warehouses, contact, write_csv
+from kpi_golden import NA, GoldenCase, Q, Warehouses, contact, is_na, write_csv
 
 PARIS = "Europe/Paris"
 DAY = 86_400
@@ -351,9 +352,13 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
 
 def load_more(warehouses: Warehouses, dataset: str, name: str | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh warehouse holding one data set, every table imported from CSV by the real importer."""
-    name = name or f"more_{dataset}"
+    return load_tables(warehouses, name or f"more_{dataset}", DATASETS_MORE[dataset])
+
+
+def load_tables(warehouses: Warehouses, name: str, tables: Tables) -> duckdb.DuckDBPyConnection:
+    """A fresh warehouse ``name`` holding ``tables`` (table -> rows); every row must be accepted."""
     con = warehouses.new(name)
-    for table, rows in DATASETS_MORE[dataset].items():
+    for table, rows in tables.items():
         report = import_file(con, table, write_rows(warehouses.folder / "in" / f"{name}_{table}.csv", rows))
         assert report.rejected == 0, con.sql("SELECT line, reason FROM rejects").fetchall()
         assert report.accepted == len(rows), (table, report)
@@ -839,3 +844,139 @@ case(
 )
 
 CASES_MORE_BY_ID: dict[str, GoldenCase] = {c.id: c for c in CASES_MORE}
+
+
+# --------------------------------------------------------------------------- shared warehouses
+
+
+class Loaded:
+    """One warehouse per data set, loaded on first use and shared by a module's read-only tests."""
+
+    def __init__(self, folder: Path) -> None:
+        self.warehouses = Warehouses(folder)
+        self.cons: dict[str, duckdb.DuckDBPyConnection] = {}
+
+    def __call__(self, dataset: str) -> duckdb.DuckDBPyConnection:
+        if dataset not in self.cons:
+            self.cons[dataset] = load_more(self.warehouses, dataset)
+        return self.cons[dataset]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    shared = Loaded(tmp_path_factory.mktemp("more"))
+    try:
+        yield shared
+    finally:
+        shared.warehouses.close()
+
+
+# --------------------------------------------------------------------------- UK telecom NPS (real data)
+
+UK = Path("/work/shared/datasets/nps-verbatims-uk-telecom/text_data.csv")
+# survey_id: the data set has no id. md5(date || text) would collide (line 2324 repeats line 1604's
+# date and verbatim "STOP", once with a score 7 and once without), so the sub-type and score are hashed too.
+UK_MAPPING = """\
+name: uk-telecom-nps
+table: surveys
+description: UK telecom NPS responses with verbatims (textSummary R package)
+source_tz: Europe/London
+unmapped: keep
+columns:
+  survey_id: {sql: "md5(concat_ws('|', CUSTOMER_RESPONSE_DATE, SURVEY_SUB_TYPE, NPS_SCORE, text))"}
+  responded_at: {column: CUSTOMER_RESPONSE_DATE, format: "%d/%m/%Y %H:%M"}
+  nps: NPS_SCORE
+  verbatim: text
+  language: {value: en}
+"""
+
+
+def import_uk(warehouses: Warehouses, mapping_text: str, name: str) -> tuple[duckdb.DuckDBPyConnection, ImportReport]:
+    """The UK telecom NPS file imported with ``mapping_text`` into a fresh warehouse (rejects under the tmp folder)."""
+    mapping = warehouses.folder / f"{name}.yaml"
+    mapping.write_text(mapping_text, encoding="utf-8")
+    con = warehouses.new(name)
+    report = import_file(con, "surveys", UK, mapping=str(mapping), rejects_dir=warehouses.folder / "rejects")
+    return con, report
+
+
+# --------------------------------------------------------------------------- re-deriving a KPI from its counts
+# Written from SPEC §3, independently of the catalogue's own formulas: with_counts must show
+# every number a KPI is computed from, so that each value can be checked by hand.
+
+
+def _div(num: str, den: str, scale: float = 1.0) -> Any:
+    def f(m: Mapping[str, Any]) -> float | None:
+        n, d = m.get(num), m.get(den)
+        if is_na(d) or float(d) == 0:
+            return None
+        return scale * float(0 if is_na(n) else n) / float(d)
+
+    return f
+
+
+def _val(name: str) -> Any:
+    return lambda m: None if is_na(m.get(name)) else float(m[name])
+
+
+def _nps(m: Mapping[str, Any]) -> float | None:
+    n = m.get("nps_n")
+    if is_na(n) or n == 0:
+        return None
+    return 100.0 * (float(m["promoters"]) - float(m["detractors"])) / float(n)
+
+
+def _per_hour(m: Mapping[str, Any]) -> float | None:
+    seconds = m.get("productive_s")
+    if is_na(seconds) or seconds == 0:
+        return None
+    answered = m.get("answered")  # no answered contact in the group: 0 (see the xfail in test_kpi_agents.py)
+    return float(0 if is_na(answered) else answered) / (float(seconds) / 3600.0)
+
+
+def _clv(m: Mapping[str, Any]) -> float | None:
+    months, churned, at_start = m.get("customer_months"), m.get("month_churned"), m.get("month_active_at_start")
+    if any(is_na(v) or v == 0 for v in (months, churned, at_start)) or is_na(m.get("margin_sum")):
+        return None
+    return (float(m["margin_sum"]) / float(months)) / (float(churned) / float(at_start))
+
+
+def _net(m: Mapping[str, Any]) -> float | None:
+    cin, cout = m.get("cash_in"), m.get("cash_out")
+    if is_na(cin) and is_na(cout):
+        return None
+    return (0.0 if is_na(cin) else float(cin)) - (0.0 if is_na(cout) else float(cout))
+
+
+REDERIVE: dict[str, Any] = {
+    "repeat_contact_rate": _div("customers_repeating", "customers_in_contact"),
+    "backlog_open": _val("backlog"),
+    "backlog_age_mean": _div("backlog_age_sum_s", "backlog"),
+    "backlog_aged_lt_1d": _val("backlog_lt_1d"),
+    "backlog_aged_1_3d": _val("backlog_1_3d"),
+    "backlog_aged_3_7d": _val("backlog_3_7d"),
+    "backlog_aged_gt_7d": _val("backlog_gt_7d"),
+    "resolution_time": _div("resolution_sum_s", "cases_closed"),
+    "resolution_time_median": _val("resolution_median_s"),
+    "resolution_time_p90": _val("resolution_p90_s"),
+    "once_and_done_rate": _div("cases_one_contact", "cases_closed"),
+    "contacts_per_case": _div("case_contacts", "cases_closed"),
+    "occupancy": _div("busy_s", "productive_s"),
+    "shrinkage": _div("shrink_s", "present_s"),
+    "contacts_per_hour": _per_hour,
+    "csat": _div("csat_top", "csat_n"),
+    "csat_mean": _div("csat_sum", "csat_n"),
+    "nps": _nps,
+    "ces": _div("ces_sum", "ces_n"),
+    "survey_response_rate": _div("surveys_responded", "surveys_sent"),
+    "quality_score": _div("quality_sum", "evaluations"),
+    "evaluation_coverage": _div("agent_weeks_covered", "agent_weeks"),
+    "churn_rate": _div("churned", "active_at_start"),
+    "retention_rate": _div("retained", "active_at_start"),
+    "engagement_rate": _div("engaged_customers", "active_customers"),
+    "clv": _clv,
+    "net_cash_flow": _net,
+    "delinquency_rate": _div("loans_delinquent", "loans_live"),
+    "delinquency_rate_balance": _div("balance_delinquent", "balance_live"),
+}
+assert set(REDERIVE) == set(MORE_KPIS)

@@ -543,13 +543,10 @@ def _both_kept_or_clearly_refused(wh: Any, path: Any, a: str = "A", b: str = "B"
     assert {a, b} <= values
 
 
-@pytest.mark.xfail(strict=True, reason="names equal but for case: the raw JSON struct_pack fails (DuckDB keys are case-insensitive); "
-                   "the whole file is refused with an engine message")
 def test_two_header_names_that_differ_only_by_case(wh: Any, files: Any) -> None:
     _both_kept_or_clearly_refused(wh, files.text("c.csv", "contact_id,channel,created_at,Team,team\nc1,phone,2026-03-05 10:00,A,B\n"))
 
 
-@pytest.mark.xfail(strict=True, reason="JSON keys equal but for case on different lines: struct_pack error, file refused")
 def test_json_keys_that_differ_only_by_case(wh: Any, files: Any) -> None:
     path = files.jsonl("c.jsonl", [
         {"contact_id": "c1", "channel": "phone", "created_at": "2026-03-05 10:00", "Team": "A"},
@@ -558,8 +555,6 @@ def test_json_keys_that_differ_only_by_case(wh: Any, files: Any) -> None:
     _both_kept_or_clearly_refused(wh, path)
 
 
-@pytest.mark.xfail(strict=True, reason="_stage_jsonl/_stage_parquet alias cells by the raw name but list unique_names() "
-                   "(stripped): a key/column with surrounding spaces makes the whole file unreadable")
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_names_with_surrounding_spaces(wh: Any, files: Any, fmt: str) -> None:
     data = {"contact_id": "c1", "channel": "phone", "created_at": "2026-03-05 10:00", " note ": "kept"}

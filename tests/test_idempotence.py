@@ -167,8 +167,6 @@ ORDER BY 1
 """
 
 
-@pytest.mark.xfail(strict=True, reason="_provided() leaves a derived outcome alone when a later file (without outcome) "
-                   "changes answered_at: the stored row then breaks the outcome/answered_at rules")
 def test_derived_outcome_follows_a_later_answered_at(wh: Any, files: Any) -> None:
     head = ["contact_id", "channel", "created_at", "answered_at"]
     wh.import_("contacts", files.csv("a.csv", head, [
@@ -185,8 +183,6 @@ def test_derived_outcome_follows_a_later_answered_at(wh: Any, files: Any) -> Non
     assert wh.all("SELECT contact_id, outcome FROM contacts ORDER BY 1") == [("c1", "answered"), ("c2", "abandoned")]
 
 
-@pytest.mark.xfail(strict=True, reason="rules are checked on the file's row only: a partial update (file without ended_at / "
-                   "answered_at) merges into a stored row and leaves answered_at > ended_at or created_at > answered_at")
 def test_a_partial_update_never_breaks_a_rule(wh: Any, files: Any) -> None:
     wh.import_("contacts", files.csv("a.csv", ["contact_id", "channel", "created_at", "answered_at", "ended_at"], [
         ["c1", "phone", "2026-03-05 10:00", "2026-03-05 10:01", "2026-03-05 10:05"],

@@ -21,9 +21,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from cxkpi.ingest import import_file
 from cxkpi.warehouse import open_warehouse
+
+# keep Hypothesis' caches out of the project folder (examples are not stored: database=None)
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "cxkpi-tests-hypothesis")
 
 HEADER = ["contact_id", "channel", "created_at", "answered_at", "ended_at", "hold_seconds", "outcome", "reason", "team"]
 BASE = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)

@@ -26,9 +26,10 @@ import pyarrow as pa
 
 from cxkpi.config import UserError, check_tz
 from cxkpi.ingest import mapping as mappings
-from cxkpi.ingest.sources import ReadOptions, Staged, _StagedCsv, stage
-from cxkpi.ingest.validate import typed_select
+from cxkpi.ingest.sources import ReadOptions, Staged, _StagedCsv, aliased, stage
+from cxkpi.ingest.validate import raw_json, reason_sql, rule_checks, typed_select
 from cxkpi.schema import Table, table as get_table
+from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
 from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_next_inbound
 
@@ -109,7 +110,7 @@ def import_arrow(
     def staged(tag: str) -> Staged:
         view = f"_arrow_{tag}"
         con.register(view, data)
-        cells = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in data.column_names)
+        cells = aliased([f"CAST({quote(c)} AS VARCHAR)" for c in data.column_names])
         return Staged(
             path=Path(label),
             format="arrow",
@@ -239,13 +240,14 @@ def _run_import(
     try:
         staged = make_staged(tag)
         compiled = (
-            mappings.compile_mapping(m, table, staged.columns, file_label)
+            mappings.compile_mapping(m, table, staged.columns, file_label, staged.ref)
             if m is not None
-            else mappings.identity(table, staged.columns)
+            else mappings.identity(table, staged.columns, staged.ref)
         )
         _require_columns(table, compiled.fields, staged.columns, file_label)
         sql, extras = typed_select(
-            table, compiled.fields, compiled.rejects, staged.relation_sql, tz, staged.decimal, staged.columns,
+            table, compiled.fields, compiled.rejects, staged.named_relation(), tz, staged.decimal,
+            [(c, staged.ref(c)) for c in staged.columns],
             staged.line_column,
         )
         try:
@@ -263,15 +265,17 @@ def _run_import(
         if table.derive_key_from:
             _derive_key(con, table, typed)
         _reject_duplicates(con, table, typed, staged, base)
+        provided = _provided(table, compiled.fields)
+        _reject_broken_merges(con, table, typed, provided)
+        _fill_raw(con, typed, staged, base)
         import_id = int(_scalar(con, "SELECT nextval('import_id_seq')"))
         # the rejects of a file are what its latest import set aside; the log keeps the history
         con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ?", [table.name, file_label])
         rejected = _store_rejects(con, table, typed, staged, import_id, file_label, base)
         read = int(_scalar(con, f"SELECT count(*) FROM {typed}")) + len(staged.structural)
         _add_extra_columns(con, table, extras)
-        provided = _provided(table, compiled.fields) + extras
         affected = _touched_customers(con, table, typed)
-        new, changed, unchanged = _upsert(con, table, typed, provided, extras, import_id, progress)
+        new, changed, unchanged = _upsert(con, table, typed, provided + extras, extras, import_id, progress)
         if affected and (new or changed):
             refresh_next_inbound(con, None if affected == "all" else f"SELECT customer_id FROM {affected}")
         digest = checksum.value() if checksum else ""
@@ -329,6 +333,47 @@ def _provided(table: Table, fields: dict[str, str]) -> list[str]:
     return [c.name for c in table.columns if c.name in fields or c.name in table.key]
 
 
+def _merged(table: Table, provided: list[str]) -> dict[str, str]:
+    """SQL of each column of a row after an update (``s`` the file's row, ``t`` the stored one).
+
+    A provided column takes the file's value; another keeps the stored one, except a
+    default derived from a provided column (outcome from answered_at), which follows it
+    unless the stored value was set on purpose (``callback`` stays).
+    """
+    out: dict[str, str] = {}
+    for c in table.columns:
+        q = quote(c.name)
+        d = c.default
+        if c.name in provided:
+            out[c.name] = f"s.{q}"
+        elif isinstance(d, IfPresent) and d.column in provided:
+            dep = quote(d.column)
+            then, otherwise = _sql_lit(d.then), _sql_lit(d.otherwise)
+            old = f"(CASE WHEN t.{dep} IS NOT NULL THEN {then} ELSE {otherwise} END)"
+            new = f"(CASE WHEN s.{dep} IS NOT NULL THEN {then} ELSE {otherwise} END)"
+            out[c.name] = f"(CASE WHEN t.{q} IS NOT DISTINCT FROM {old} THEN {new} ELSE t.{q} END)"
+        else:
+            out[c.name] = f"t.{q}"
+    return out
+
+
+def _reject_broken_merges(con: duckdb.DuckDBPyConnection, table: Table, typed: str, provided: list[str]) -> None:
+    """A partial update must leave a stored row that still keeps every rule: a file without
+    ended_at may not move answered_at past the stored ended_at."""
+    if not table.rules or all(c.name in provided for c in table.columns):
+        return
+    if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {quote(table.name)} LIMIT 1)"):
+        return
+    reason, first = reason_sql(rule_checks(table, _merged(table, provided)))
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
+    con.execute(
+        f"""UPDATE {typed} AS s SET _reason = 'with the stored row: ' || r.reason, _column = r.col
+            FROM (SELECT s.rowid AS r_id, {reason} AS reason, {first} AS col
+                  FROM {typed} s JOIN {quote(table.name)} t ON {on} WHERE s._reason IS NULL) r
+            WHERE s.rowid = r.r_id AND r.reason IS NOT NULL"""
+    )
+
+
 def _require_columns(table: Table, fields: dict[str, str], columns: list[str], label: str) -> None:
     for c in table.columns:
         needed = c.required and c.default is None and not (c.name in table.key and table.derive_key_from)
@@ -369,16 +414,22 @@ def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: Table, typed: str,
                 _column = '{table.key[0]}'
             FROM {dups} d WHERE {on} AND t.rowid <> d._first AND t._reason IS NULL"""
         )
-        # the raw row of a duplicate, as read: a second read of the source (duplicates are rare)
-        cells = ", ".join(f"{_sql_lit(c)}: {quote(c)}" for c in staged.columns)
-        con.execute(
-            f"""UPDATE {typed} AS t SET _raw = r.raw
-                FROM (SELECT row_number() OVER () - 1 AS i, to_json({{{cells}}}) AS raw FROM ({staged.relation_sql})) r
-                WHERE t._raw IS NULL AND t._reason IS NOT NULL AND t.rowid - {base} = r.i"""
-        )
-        if isinstance(staged, _StagedCsv):
-            staged.drop_rejects_tables(con)
     con.execute(f"DROP TABLE {dups}")
+
+
+def _fill_raw(con: duckdb.DuckDBPyConnection, typed: str, staged: Staged, base: int) -> None:
+    """The row as read for rows set aside after typing (duplicates, broken merges): a second
+    read of the source, only when there are such rows."""
+    if not _scalar(con, f"SELECT count(*) FROM {typed} WHERE _reason IS NOT NULL AND _raw IS NULL"):
+        return
+    raw = raw_json([(c, staged.ref(c)) for c in staged.columns])
+    con.execute(
+        f"""UPDATE {typed} AS t SET _raw = r.raw
+            FROM (SELECT row_number() OVER () - 1 AS i, {raw} AS raw FROM ({staged.relation_sql})) r
+            WHERE t._raw IS NULL AND t._reason IS NOT NULL AND t.rowid - {base} = r.i"""
+    )
+    if isinstance(staged, _StagedCsv):
+        staged.drop_rejects_tables(con)
 
 
 def _sql_lit(value: str) -> str:
@@ -474,7 +525,11 @@ def _upsert(
     counts = dict(con.execute(f"SELECT st, count(*) FROM {status} GROUP BY st").fetchall())
     new, changed, unchanged = (int(counts.get(i, 0)) for i in range(3))
     if new or changed:
-        sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in compared) or f"{quote(table.key[0])} = s.{quote(table.key[0])}"
+        merged = _merged(table, provided)
+        follow = [c.name for c in table.columns if c.name not in provided and merged[c.name] != f"t.{quote(c.name)}"]
+        sets = ", ".join(
+            [f"{quote(c)} = s.{quote(c)}" for c in compared] + [f"{quote(c)} = {merged[c]}" for c in follow]
+        ) or f"{quote(table.key[0])} = s.{quote(table.key[0])}"
         sets += "".join(f", {quote(c)} = NULL" for c in DERIVED_COLUMNS.get(table.name, ()))
         values = ", ".join(f"s.{quote(c)}" for c in all_cols)
         _execute(

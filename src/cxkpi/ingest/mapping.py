@@ -20,6 +20,8 @@ Names that are not columns of the target table are kept as extra columns.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -140,14 +142,20 @@ def _check_entry(origin: str, target: str, entry: object) -> None:
             _check_entry(origin, target, sub)
 
 
-def identity(table: Table, columns: list[str]) -> Compiled:
-    """No mapping: source columns named like canonical ones (any case) are used as they are."""
+def identity(table: Table, columns: list[str], ref: Callable[[str], str]) -> Compiled:
+    """No mapping: source columns named like canonical ones (any case) are used as they are;
+    the others are kept (a second ``Team`` beside ``team`` becomes ``team_2``)."""
     fields: dict[str, str] = {}
     for c in columns:
-        name = normalize_name(c)
-        if name not in fields:
-            fields[name] = blank_is_null(quote(c))
+        fields[_free(normalize_name(c), fields)] = blank_is_null(ref(c))
     return Compiled(fields=fields, rejects=[])
+
+
+def _free(name: str, taken: MappingType[str, str]) -> str:
+    n, out = 2, name
+    while out in taken:
+        out, n = f"{name}_{n}", n + 1
+    return out
 
 
 def blank_is_null(cell: str) -> str:
@@ -165,9 +173,11 @@ def normalize_name(name: str) -> str:
     return out if not out[0].isdigit() else f"c_{out}"
 
 
-def compile_mapping(mapping: Mapping, table: Table, columns: list[str], file_label: str) -> Compiled:
+def compile_mapping(
+    mapping: Mapping, table: Table, columns: list[str], file_label: str, ref: Callable[[str], str]
+) -> Compiled:
     """Compile a mapping against the columns a file actually has."""
-    ctx = _Context(mapping.name, columns, file_label)
+    ctx = _Context(mapping.name, columns, file_label, ref)
     fields: dict[str, str] = {}
     rejects: list[tuple[str, str]] = []
     for target, entry in mapping.columns.items():
@@ -177,16 +187,17 @@ def compile_mapping(mapping: Mapping, table: Table, columns: list[str], file_lab
         used = ctx.used
         for c in columns:
             name = normalize_name(c)
-            if c not in used and name not in fields:
-                fields[name] = blank_is_null(quote(c))
+            if c not in used:
+                fields[_free(name, fields)] = blank_is_null(ref(c))
     return Compiled(fields=fields, rejects=rejects)
 
 
 class _Context:
-    def __init__(self, mapping: str, columns: list[str], file_label: str) -> None:
+    def __init__(self, mapping: str, columns: list[str], file_label: str, ref: Callable[[str], str]) -> None:
         self.mapping = mapping
         self.columns = columns
         self.file_label = file_label
+        self.ref = ref
         self.used: set[str] = set()
 
     def col(self, name: object) -> str:
@@ -197,7 +208,7 @@ class _Context:
                 f"(it has: {', '.join(self.columns)})"
             )
         self.used.add(name)
-        return f"NULLIF(trim({quote(name)}), '')"
+        return f"NULLIF(trim({self.ref(name)}), '')"
 
     def entry(self, entry: Any, target: str, rejects: list[tuple[str, str]]) -> str:
         if isinstance(entry, str):

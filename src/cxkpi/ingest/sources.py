@@ -47,9 +47,11 @@ class ReadOptions:
 class Staged:
     """A file seen as text cells.
 
-    ``relation_sql`` selects one VARCHAR column per source column (names in ``columns``),
-    in file order, plus ``_line`` when ``line_column``; otherwise ``line_of(row)`` turns a
-    record number (the rowid of the table the relation is stored in) into the file's line.
+    ``relation_sql`` selects one VARCHAR column per source column, in file order, named
+    ``_s0``, ``_s1``... (``ref(name)``: source names may differ only by case, which SQL
+    would not tell apart), plus ``_line`` when ``line_column``; otherwise ``line_of(row)``
+    turns a record number (the rowid of the table the relation is stored in) into the
+    file's line.
     """
 
     path: Path
@@ -64,6 +66,21 @@ class Staged:
     cleanup: list[Path] = field(default_factory=list)
     line_column: bool = False
     blank_lines: list[int] = field(default_factory=list)  # blank lines the reader skipped
+
+    def ref(self, name: str) -> str:
+        """The SQL column of source column ``name`` in ``relation_sql``."""
+        return alias(self.columns.index(name))
+
+    def named_relation(self) -> str:
+        """``relation_sql`` where source columns can also be called by their names (for the
+        ``sql`` entries of mappings), when no other name differs from them only by case."""
+        lower = [c.lower() for c in self.columns]
+        names = [
+            f"{alias(i)} AS {quote(c)}"
+            for i, c in enumerate(self.columns)
+            if lower.count(c.lower()) == 1 and not c.lower().startswith(("_s", "_line"))
+        ]
+        return f"SELECT *{''.join(', ' + n for n in names)} FROM ({self.relation_sql})"
 
     def line_of(self, row_sql: str) -> str:
         """SQL for the file line of record ``row_sql``: skips the lines set aside before it.
@@ -164,6 +181,16 @@ def _header(text: str, delimiter: str) -> list[str]:
     return first
 
 
+def alias(position: int) -> str:
+    """The SQL name of the source column at ``position`` in a staged relation."""
+    return f"_s{position}"
+
+
+def aliased(cells: list[str]) -> str:
+    """``cell AS _s0, cell AS _s1, ...``."""
+    return ", ".join(f"{cell} AS {alias(i)}" for i, cell in enumerate(cells))
+
+
 def unique_names(names: list[str]) -> list[str]:
     """Header names made usable: blanks become ``column_N``; a repeated name is an error."""
     out: list[str] = []
@@ -218,7 +245,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions,
     elif encoding == "latin-1":
         duck_encoding = "latin-1"
     decimal = options.decimal or ("," if delimiter == ";" else ".")
-    spec = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns)
+    spec = ", ".join(f"'{alias(i)}': 'VARCHAR'" for i in range(len(columns)))
     rejects_table, rejects_scan = f"_rj_{tag}", f"_rs_{tag}"
     reader = (
         f"read_csv({_sql_str(str(source))}, columns={{{spec}}}, header=true, auto_detect=false, "
@@ -226,7 +253,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions,
         f"store_rejects=true, rejects_table='{rejects_table}', rejects_scan='{rejects_scan}', "
         f"strict_mode=true, null_padding=false)"
     )
-    names = ", ".join(quote(c) for c in columns)
+    names = ", ".join(alias(i) for i in range(len(columns)))
     return _StagedCsv(
         path=path,
         format="csv",
@@ -303,7 +330,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Staged
     ]
     if not keys:
         raise UserError(f"{path}: no JSON object found (one object per line expected)")
-    cells = ", ".join(f"CASE WHEN {_IS_OBJECT} THEN j->>{_sql_str('$.' + _json_key(k))} END AS {quote(k)}" for k in keys)
+    cells = aliased([f"CASE WHEN {_IS_OBJECT} THEN j->>{_sql_str('$.' + _json_key(k))} END" for k in keys])
     relation = (
         f"SELECT _row + 1 AS _line, {cells} FROM {table} "
         f"WHERE j IS NOT NULL AND {_IS_OBJECT}"
@@ -332,8 +359,9 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> Stag
         desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()
     except duckdb.Error as exc:
         raise UserError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    columns = unique_names([str(r[0]) for r in desc])
-    cells = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
+    raw = [str(r[0]) for r in desc]
+    columns = unique_names(raw)
+    cells = aliased([f"CAST({quote(c)} AS VARCHAR)" for c in raw])
     return Staged(
         path=path,
         format="parquet",
@@ -389,10 +417,12 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path, options: ReadOptions
         for c, v in zip(columns, cells):
             data[c].append(v)
         row_numbers.append(number)
-    arrow = pa.table({"_line": pa.array(row_numbers, pa.int64()), **{c: pa.array(v, pa.string()) for c, v in data.items()}})
+    arrow = pa.table(
+        {"_line": pa.array(row_numbers, pa.int64()), **{alias(i): pa.array(v, pa.string()) for i, v in enumerate(data.values())}}
+    )
     view = f"_xl_{tag}"
     con.register(view, arrow)
-    names_sql = ", ".join(quote(c) for c in columns)
+    names_sql = ", ".join(alias(i) for i in range(len(columns)))
     return Staged(
         path=path,
         format="xlsx",

@@ -17,6 +17,7 @@ from cxkpi.warehouse import SQL_TYPES, quote
 
 TRUE_WORDS = ("true", "1", "yes", "y", "oui", "o", "vrai", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "non", "faux", "f")
+DATE_RE = r"\d{4}-\d{2}-\d{2}([T ]00:00(:00(\.0+)?)?)?"
 NAIVE_RE = r"\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 OFFSET_RE = r"\d[T ]?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
@@ -59,7 +60,8 @@ def typed_expr(column: Column, cell: str, source_tz: str, decimal: str) -> str:
             f"WHEN lower({cell}) IN ({false_words}) THEN false END)"
         )
     if t is ColumnType.DATE:
-        return f"TRY_CAST({cell} AS DATE)"
+        # a date, or a date at midnight (spreadsheet date cells); never a truncated time
+        return f"(CASE WHEN regexp_full_match({cell}, {_lit(DATE_RE)}) THEN TRY_CAST(left({cell}, 10) AS DATE) END)"
     if t is ColumnType.MONTH:
         # YYYY-MM, or the first day of the month as a date (Parquet/XLSX exports store months so)
         return (
@@ -173,7 +175,7 @@ def typed_select(
     relation: str,
     source_tz: str,
     decimal: str,
-    raw_columns: list[str],
+    raw_columns: list[tuple[str, str]],
     line_column: bool = False,
 ) -> tuple[str, list[str]]:
     """A SELECT giving (``_line`` when ``line_column``), typed canonical columns, extra text columns, ``_reason``, ``_column``, ``_raw``.
@@ -183,8 +185,8 @@ def typed_select(
     """
     cells = {name: f"_c_{i}" for i, name in enumerate(fields)}
     inner = ", ".join(f"{expr} AS {cells[name]}" for name, expr in fields.items())
-    raw_refs = {c: f"_r_{i}" for i, c in enumerate(raw_columns)}
-    inner += "".join(f", {quote(c)} AS {ref}" for c, ref in raw_refs.items())
+    raw_refs = {name: (sql, f"_r_{i}") for i, (name, sql) in enumerate(raw_columns)}
+    inner += "".join(f", {sql} AS {ref}" for sql, ref in raw_refs.values())
     inner += "".join(f", {sql} AS _mr_{i}" for i, (_, sql) in enumerate(extra_rejects))
 
     values: dict[str, str] = {}
@@ -212,15 +214,19 @@ def typed_select(
     outer += [f"{finals[c.name]} AS {quote(c.name)}" for c in table.columns]
     outer += [f"{cells[n]} AS {quote(n)}" for n in extras]
     outer += [f"{reason} AS _reason", f"{first} AS _column"]
-    outer += list(raw_refs.values())
-    pack = ", ".join(f"{_lit(c)}: {ref}" for c, ref in raw_refs.items())
+    outer += [ref for _, ref in raw_refs.values()]
     keep = [*lead, *(quote(c.name) for c in table.columns), *(quote(n) for n in extras), "_reason", "_column"]
-    raw = f"CASE WHEN _reason IS NOT NULL THEN to_json({{{pack}}}) END" if pack else "NULL"
+    raw = f"CASE WHEN _reason IS NOT NULL THEN {raw_json([(n, ref) for n, (_, ref) in raw_refs.items()])} END" if raw_refs else "NULL"
     sql = (
         f"SELECT {', '.join(keep)}, {raw} AS _raw FROM ("
         f"SELECT {', '.join(outer)} FROM (SELECT {''.join(l + ', ' for l in lead)}{inner} FROM ({relation})))"
     )
     return sql, extras
+
+
+def raw_json(cells: list[tuple[str, str]]) -> str:
+    """SQL of a row as read, as a JSON object keyed by the source's column names (any case)."""
+    return "json_object(" + ", ".join(f"{_lit(name)}, {sql}" for name, sql in cells) + ")"
 
 
 def _sql_type(col: Column) -> str:

@@ -102,7 +102,7 @@ MEASURES: dict[str, Measure] = {
         Measure("negative_verbatims", "responses", _count("_negative")),
         Measure("surveys_sent", "surveys_sent", lambda t, p: t.count().cast("int64")),
         Measure("surveys_responded", "surveys_sent", _count("_responded")),
-        Measure("evaluations", "evaluations", lambda t, p: t.count().cast("int64")),
+        Measure("evaluations", "evaluations", _n("_score")),
         Measure("quality_sum", "evaluations", _sum("_score")),
         Measure("agent_weeks", "agent_weeks", lambda t, p: t.count().cast("int64")),
         Measure("agent_weeks_covered", "agent_weeks", _count("_covered")),
@@ -175,9 +175,9 @@ def _nps(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
 
 def _per_hour(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     answered, seconds = m.get("answered"), m.get("productive_s")
-    if answered is None or not seconds:
+    if not seconds:
         return None
-    return float(answered) / (float(seconds) / 3600.0)
+    return float(answered or 0) / (float(seconds) / 3600.0)  # hours logged, no contact: 0
 
 
 def _clv(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:

@@ -231,9 +231,11 @@ def _sent(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) 
 
 
 def _evaluation_stage(t: Any, p: Mapping[str, Any]) -> dict[str, Any]:
-    """One evaluation: 100 × Σ(weight × score / max_score) / Σ weight."""
+    """One evaluation: 100 × Σ(weight × score / max_score) / Σ weight; none when every
+    criterion weighs 0 (nothing was scored)."""
     w = t.weight.fill_null(1.0)
-    return {"_score": 100.0 * (w * t.score / t.max_score).sum() / w.sum()}
+    total = w.sum()
+    return {"_score": ibis.ifelse(total > 0, 100.0 * (w * t.score / t.max_score).sum() / total, ibis.null("float64"))}
 
 
 def _customer_contacts(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
