@@ -930,7 +930,7 @@ def _per_hour(m: Mapping[str, Any]) -> float | None:
     seconds = m.get("productive_s")
     if is_na(seconds) or seconds == 0:
         return None
-    answered = m.get("answered")  # no answered contact in the group: 0 (see the xfail in test_kpi_agents.py)
+    answered = m.get("answered")  # hours but no answered contact in the group: 0
     return float(0 if is_na(answered) else answered) / (float(seconds) / 3600.0)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from cxkpi.config import UserError
 from cxkpi.kpi import Grain
-from kpi_golden import NA, THIRD_PARTY_WARNINGS, GoldenCase, Q, Warehouses, assert_rows, run_duck, warehouses  # noqa: F401
+from kpi_golden import THIRD_PARTY_WARNINGS, GoldenCase, Q, Warehouses, assert_rows, run_duck, warehouses  # noqa: F401
 from kpi_golden_more import (  # noqa: F401
     AGENT_KPIS, PARIS, QUALITY_KPIS, Loaded, cases_of, ev, load_tables, loaded, state,
 )
@@ -49,12 +49,10 @@ def test_agent_state_kpis_refuse_other_dimensions(kpis: list[str], dim: str, loa
         run_duck(loaded("agents"), Q(kpis, by=(dim,)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG catalogue._per_hour: an agent (or period) with hours in available/handling/wrap but no answered "
-    "contact gets null instead of 0 (the contacts source has no row for the group, so 'answered' is None)"))
 def test_contacts_per_hour_is_zero_with_hours_and_no_answered_contact(loaded: Loaded) -> None:
     # Paris 03-03: X's 2 h of handling (23:00Z -> 01:00Z starts at 00:00 CET) and no contact created that
-    # day: 0 answered / 2 h = 0 (SPEC §3: answered contacts / hours; the denominator is 2 h, not empty)
+    # day: 0 answered / 2 h = 0 (SPEC §3: answered contacts / hours; the denominator is 2 h, not empty).
+    # The contacts source has no row for that day, so the KPI must not read a missing count as "no data".
     df = run_duck(loaded("agents"), Q(["contacts_per_hour"], grain=Grain.DAY, tz=PARIS))
     assert_rows(df, [dict(period="2026-03-02", contacts_per_hour=24 / 11),  # 12 / 5.5 h
                      dict(period="2026-03-03", contacts_per_hour=0.0)])
@@ -84,17 +82,15 @@ def test_quality_counts_with_counts(loaded: Loaded) -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG sources._evaluation_stage: an evaluation whose weights are all 0 (allowed at import) scores 0/0; "
-    "on DuckDB that NaN poisons quality_sum and the whole group's quality_score becomes null (on Spark the "
-    "NULL is skipped by the sum but still counted in 'evaluations': 50 instead of 100)"))
 def test_an_evaluation_without_weight_does_not_blank_the_group(warehouses: Warehouses) -> None:
+    """An evaluation whose weights are all 0 (weight 0 is allowed at import) has no score: it is left
+    out of the mean, and neither blanks the group (a 0/0 NaN in the sum) nor counts as an evaluation."""
     con = load_tables(warehouses, "zero_weight", {"evaluations": [
         ev("Z1", "A", "2026-03-02T10:00:00Z", "cold", "info", 3, 5, 0),  # Σ weight = 0: no score
         ev("Z2", "A", "2026-03-02T11:00:00Z", "live", "greet", 5, 5, 1),  # 100
     ]})
     # mean over the evaluations that have a score (SPEC §3): Z2 only
-    assert_rows(run_duck(con, Q(["quality_score"])), [dict(quality_score=100.0)])
+    assert_rows(run_duck(con, Q(["quality_score"], with_counts=True)), [dict(quality_score=100.0, evaluations=1)])
 
 
 def test_coverage_counts_with_counts(loaded: Loaded) -> None:

@@ -10,12 +10,12 @@ from datetime import date
 
 import pytest
 
+from cxkpi.ingest import import_file
 from cxkpi.kpi import Grain
 from kpi_golden import NA, THIRD_PARTY_WARNINGS, GoldenCase, Q, Warehouses, assert_rows, run_duck, warehouses  # noqa: F401
 from kpi_golden_more import (  # noqa: F401
     BACKLOG, CASE_KPIS, RESOLUTION, Loaded, case_row, cases_of, load_more, loaded, write_rows,
 )
-from cxkpi.ingest import import_file
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
 

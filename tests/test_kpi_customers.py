@@ -65,29 +65,20 @@ def test_churn_and_retention_add_up_to_one(loaded: Loaded) -> None:
     assert churn_days == ["2026-02-10", "2026-03-31"]  # u2 at 12:00, u5 at 23:59:59
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG sources._customers: _churned requires active_start (churned_at > start), so a churned_at exactly at "
-    "a period start (a date-only churn date at midnight) falls in no period: not in the previous one "
-    "(churned_at < end fails) and not in its own (not active at its start)"))
-@pytest.mark.parametrize(("grain", "start", "end"), [
-    (Grain.MONTH, date(2026, 1, 1), date(2026, 2, 28)),
-    (Grain.DAY, date(2026, 1, 31), date(2026, 2, 1)),
+@pytest.mark.parametrize(("grain", "start", "end", "periods"), [
+    (Grain.MONTH, date(2026, 1, 1), date(2026, 2, 28), ["2026-01", "2026-02"]),
+    (Grain.DAY, date(2026, 1, 31), date(2026, 2, 1), ["2026-01-31", "2026-02-01"]),
 ])
-def test_a_churn_at_midnight_is_counted_once(grain: Grain, start: date, end: date, loaded: Loaded) -> None:
-    # v1 churned_at 2026-02-01T00:00:00Z: SPEC §3 counts it in the period its churned_at falls in (February,
-    # 2026-02-01); today it is counted in no period at all
-    df = run_duck(loaded("customers_edge"), Q(["churn_rate"], grain=grain, start=start, end=end, with_counts=True))
-    assert int(df["churned"].sum()) == 1
-
-
-def test_retention_of_a_churn_at_midnight(loaded: Loaded) -> None:
-    # v1 is active at the start of January and still active at its end (churned_at = the end instant is
-    # not before it); it is not active at the start of February (churned_at > start fails). This agrees
-    # with counting its churn in February, the period its churned_at falls in (see the xfail above).
-    df = run_duck(loaded("customers_edge"), Q(["retention_rate"], grain=Grain.MONTH, start=date(2026, 1, 1),
-                                              end=date(2026, 2, 28), with_counts=True))
-    assert_rows(df, [dict(period="2026-01", active_at_start=2, retention_rate=1.0),
-                     dict(period="2026-02", active_at_start=1, retention_rate=1.0)])
+def test_a_churn_at_midnight_is_counted_once_in_its_period(grain: Grain, start: date, end: date, periods: list[str],
+                                                           loaded: Loaded) -> None:
+    """v1 churned_at 2026-02-01T00:00:00Z (a date-only churn date): SPEC §3 counts it in the period its
+    churned_at falls in, February 1st / February, and in no other; in January v1 is still retained
+    (active up to the end of January). The denominator at the boundary instant is left unspecified here."""
+    df = run_duck(loaded("customers_edge"), Q(["churn_rate", "retention_rate"], grain=grain, start=start, end=end,
+                                              with_counts=True))
+    assert df["period"].tolist() == periods
+    assert df["churned"].tolist() == [0, 1]
+    assert_rows(df.iloc[:1], [dict(active_at_start=2, churn_rate=0.0, retention_rate=1.0)])
 
 
 def test_customer_kpis_without_contacts_need_a_range(loaded: Loaded) -> None:

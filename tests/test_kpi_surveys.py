@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -110,17 +109,17 @@ def test_uk_telecom_nps_by_month_equals_an_independent_count(warehouses: Warehou
             continue
         month = datetime.strptime(r["CUSTOMER_RESPONSE_DATE"], "%d/%m/%Y %H:%M").strftime("%Y-%m")
         score = int(float(r["NPS_SCORE"]))
-        n = expected.setdefault(month, [0, 0, 0])
-        n[0] += 1
-        n[1] += score >= 9
-        n[2] += score <= 6
+        counts = expected.setdefault(month, [0, 0, 0])  # scored, promoters (9-10), detractors (0-6)
+        counts[0] += 1
+        counts[1] += score >= 9
+        counts[2] += score <= 6
     con, _ = import_uk(warehouses, UK_MAPPING, "uk_month")
     df = run_duck(con, Q(["nps"], grain=Grain.MONTH, tz="Europe/London", with_counts=True))
     assert df["period"].tolist() == sorted(expected) == ["2017-12", *(f"2018-0{m}" for m in range(1, 7))]
-    for r in df.to_dict("records"):
-        n, p, d = expected[r["period"]]
-        assert (r["nps_n"], r["promoters"], r["detractors"]) == (n, p, d), r["period"]
-        assert r["nps"] == pytest.approx(100 * (p - d) / n, abs=1e-9)
+    for row in df.to_dict("records"):
+        n, p, d = expected[row["period"]]
+        assert (row["nps_n"], row["promoters"], row["detractors"]) == (n, p, d), row["period"]
+        assert row["nps"] == pytest.approx(100 * (p - d) / n, abs=1e-9)
     assert df["nps_n"].sum() == 2353
 
 

@@ -36,7 +36,7 @@ hours:
 """
 
 
-DEFAULT_WEEK: dict[int, Segments] = {d: ((480, 1200),) for d in range(5)} | {5: ((540, 1020),)}
+DEFAULT_WEEK: dict[int, Segments] = {**{d: ((480, 1200),) for d in range(5)}, 5: ((540, 1020),)}
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,9 @@ def _customers(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, A
     )
     c = t.left_join(touched, ["customer_id", "_pstart"]).select(t, touched._touched)
     acquired, churned_at = c.acquired_at, c.churned_at
-    active_start = (acquired.isnull() | (acquired <= c._start)) & (churned_at.isnull() | (churned_at > c._start))
+    # a customer is active up to and including the churn instant, so a churn exactly at a
+    # period start falls in that period (SPEC §3: the period its churned_at falls in)
+    active_start = (acquired.isnull() | (acquired <= c._start)) & (churned_at.isnull() | (churned_at >= c._start))
     active_during = (acquired.isnull() | (acquired < c._end)) & (churned_at.isnull() | (churned_at >= c._start))
     return c.mutate(
         _active_start=active_start,
