@@ -74,7 +74,7 @@ SPARK_CASES = [
 
 def test_the_subset_runs_every_non_contact_kpi() -> None:
     covered = {k for cid in SPARK_CASES for k in CASES_MORE_BY_ID[cid].query.kpis}
-    assert covered >= set(MORE_KPIS) - {"delinquency_rate", "delinquency_rate_balance"}  # loans: see the xfail
+    assert covered >= set(MORE_KPIS) - {"delinquency_rate", "delinquency_rate_balance"}  # loans: test_loans_on_spark
 
 
 def check_on_spark(case_id: str, spark: Engine, loaded: Loaded) -> None:
@@ -92,19 +92,11 @@ def test_golden_case_spark_equals_duckdb(case_id: str, spark: Engine, loaded: Lo
     check_on_spark(case_id, spark, loaded)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG engine._data_span: on Spark the min/max timestamps come back tz-naive (session zone UTC) and "
-    "pd.Timestamp(...).tz_convert() raises 'Cannot convert tz-naive Timestamp': every snapshot KPI (backlog, "
-    "churn, retention, engagement, clv) without --from/--to crashes on Spark"))
 @pytest.mark.parametrize("case_id", ["backlog_all_default_range", "customers_all_default_range"])
 def test_snapshot_default_range_on_spark(case_id: str, spark: Engine, loaded: Loaded) -> None:
     check_on_spark(case_id, spark, loaded)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG engine.rows (latest_only): t.filter(ts == ts.max().over(group_by=PERIOD)) compiles on Spark to a "
-    "filter naming a column of the inner relation (UNRESOLVED_COLUMN t1.snapshot_date): delinquency_rate and "
-    "delinquency_rate_balance fail on Spark"))
 def test_loans_on_spark(spark: Engine, loaded: Loaded) -> None:
     check_on_spark("loans_months", spark, loaded)
 

@@ -99,10 +99,14 @@ def compute(engine: Engine, q: KpiQuery) -> pd.DataFrame:
         by_source.setdefault(m.source, []).append(m)
     keys = [*q.by, *([PERIOD] if q.grain is not Grain.ALL else [])]
     frame: pd.DataFrame | None = None
+    whole: set[str] = set()  # integer measures, kept whole after the outer joins
     for source_name, ms in by_source.items():
         part = _aggregate(engine, SOURCES[source_name], ms, q, p)
+        whole |= {m.name for m in ms if m.name in part and pd.api.types.is_integer_dtype(part[m.name].dtype)}
         frame = part if frame is None else frame.merge(part, on=keys, how="outer") if keys else pd.concat([frame, part], axis=1)
     assert frame is not None
+    for name in whole:
+        frame[name] = frame[name].astype("Int64")
     # a measure missing after the outer join (no row of its source in the group) is None
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for k in kpis:
@@ -165,8 +169,8 @@ def _business_span(engine: Engine, source: Source, tz: str, q: KpiQuery) -> tupl
     bounds = t.aggregate(lo=lo, hi=hi).to_pandas().iloc[0].tolist()
     zone = ZoneInfo(tz)
     today = date.today()
-    first = pd.Timestamp(bounds[0]).tz_convert(zone).date() if bounds[0] is not None and not pd.isna(bounds[0]) else today
-    last = pd.Timestamp(bounds[1]).tz_convert(zone).date() if bounds[1] is not None and not pd.isna(bounds[1]) else today
+    first = local_date(bounds[0], zone) or today
+    last = local_date(bounds[1], zone) or today
     if q.start:
         first = min(first, q.start)
     if q.end:
@@ -196,8 +200,8 @@ def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], busi
     t = _in_range(engine, source, t, q)
     t = t.mutate(**{PERIOD: _period_expr(engine, source, t, q)})
     if source.latest_only:
-        ts = t[source.time_column]
-        t = t.filter(ts == ts.max().over(group_by=PERIOD))
+        t = t.mutate(_latest=t[source.time_column].max().over(group_by=PERIOD))
+        t = t.filter(t[source.time_column] == t._latest).drop("_latest")
     return t
 
 
@@ -262,13 +266,15 @@ def _windows(engine: Engine, source: Source, q: KpiQuery) -> Any:
     if first > last:
         return None
     step = Grain.MONTH if source.monthly else q.grain
-    rows = periods(first, last, step, q.tz) if step is not Grain.ALL else periods(first, last, Grain.ALL, q.tz)
+    rows = periods(first, last, step, q.tz)
     labels = [_rollup_label(pr, step, q.grain, q.tz) for pr in rows]
+    # periods cut by --from/--to are looked at within the range (a backlog at --to's end)
+    lo, hi = local_midnight_utc(first, q.tz), local_midnight_utc(last + timedelta(days=1), q.tz)
     return ibis.memtable(
         {
             PERIOD: labels,
-            "_start": [pr.start for pr in rows],
-            "_end": [pr.end for pr in rows],
+            "_start": [max(pr.start, lo) for pr in rows],
+            "_end": [min(pr.end, hi) for pr in rows],
             "_pstart": [pr.start.astimezone(ZoneInfo(q.tz)).date() for pr in rows],
         },
         schema={PERIOD: "string", "_start": "timestamp('UTC')", "_end": "timestamp('UTC')", "_pstart": "date"},
@@ -285,21 +291,35 @@ def _rollup_label(pr: Period, step: Grain, grain: Grain, tz: str) -> str:
     return label(period_start(local, grain), grain)
 
 
+def local_date(value: Any, zone: ZoneInfo) -> date | None:
+    """The local date of a fetched timestamp (engines that return naive UTC values included)."""
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert(zone).date()  # type: ignore[no-any-return]
+
+
 def _data_span(engine: Engine, source: Source, tz: str) -> tuple[date, date] | None:
     """Default range of a snapshot: the span of the contacts, else of the table's own times."""
-    candidates = [("contacts", "created_at", "created_at")]
+    from cxkpi.schema import TABLES, ColumnType
+
+    own = [c.name for c in TABLES[source.table].columns if c.type is ColumnType.TIMESTAMP]
+    candidates = [("contacts", ["created_at"]), (source.table, own)]
     if source.table == "cases":
-        candidates.insert(0, ("cases", "opened_at", "closed_at"))
-    for table, lo_col, hi_col in candidates:
+        candidates.insert(0, ("cases", own))
+    zone = ZoneInfo(tz)
+    for table, cols in candidates:
         if not engine.has_table(table):
             continue
         t = engine.table(table)
-        lo, hi, hi2 = (
-            t.aggregate(lo=t[lo_col].min(), hi=t[hi_col].max(), hi2=t[lo_col].max()).to_pandas().iloc[0].tolist()
-        )
-        if lo is None or pd.isna(lo):
-            continue
-        top = max(v for v in (hi, hi2) if v is not None and not pd.isna(v))
-        zone = ZoneInfo(tz)
-        return pd.Timestamp(lo).tz_convert(zone).date(), pd.Timestamp(top).tz_convert(zone).date()
+        lows = [t[c].min() for c in cols]
+        highs = [t[c].max() for c in cols]
+        lo = ibis.least(*lows) if len(lows) > 1 else lows[0]
+        hi = ibis.greatest(*highs) if len(highs) > 1 else highs[0]
+        bounds = t.aggregate(lo=lo, hi=hi).to_pandas().iloc[0].tolist()
+        first, last = local_date(bounds[0], zone), local_date(bounds[1], zone)
+        if first is not None and last is not None:
+            return first, last
     return None
