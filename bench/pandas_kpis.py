@@ -72,8 +72,9 @@ def _nps(m: pd.DataFrame) -> pd.Series:
 
 
 def _per_hour(m: pd.DataFrame) -> pd.Series:
-    a, s = m["answered"].astype("float64"), m["productive_s"].astype("float64")
-    return (a / (s / 3600.0)).where(a.notna() & s.notna() & (s != 0))
+    """Answered contacts per logged productive hour; hours logged with no contact give 0."""
+    a, s = m["answered"].astype("float64").fillna(0.0), m["productive_s"].astype("float64")
+    return (a / (s / 3600.0)).where(s.notna() & (s != 0))
 
 
 C, CU, CC, BL, AS, RS, SS, EV, AW = (
@@ -307,14 +308,18 @@ def cases_closed(d: Data, by: list[str], grain: str, tz: str) -> pd.DataFrame:
 
 
 def _windows(first: pd.Timestamp, last: pd.Timestamp, grain: str, tz: str) -> list[tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
-    """(local period start, UTC start, UTC end) of every period covering local days first..last."""
+    """(local period start, UTC start, UTC end) of every period covering local days first..last;
+    the first and last periods are cut to that range (the backlog of the last, partial period is
+    looked at the end of the data, not in the future)."""
     start = _truncate(pd.Series([first]), grain).iloc[0]
     step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1),
             "quarter": pd.DateOffset(months=3), "year": pd.DateOffset(years=1)}[grain]
+    lo = first.tz_localize(tz).tz_convert("UTC")
+    hi = (last + pd.Timedelta(days=1)).tz_localize(tz).tz_convert("UTC")
     out = []
     while start <= last:
         nxt = start + step
-        out.append((start, start.tz_localize(tz).tz_convert("UTC"), nxt.tz_localize(tz).tz_convert("UTC")))
+        out.append((start, max(start.tz_localize(tz).tz_convert("UTC"), lo), min(nxt.tz_localize(tz).tz_convert("UTC"), hi)))
         start = nxt
     return out
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from datetime import UTC, datetime
 from typing import Any
 
 import ibis
@@ -169,7 +170,9 @@ def _cases_closed(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str
 
 def _backlog(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
     """Cases open at each period's end: opened_at <= end < closed_at, or never closed."""
-    open_ = t.filter((t.opened_at <= t._end) & (t.closed_at.isnull() | (t.closed_at > t._end)))
+    # two plain inequalities (no OR) let the engine use a range join of cases and periods
+    never = ibis.literal(datetime(9999, 1, 1, tzinfo=UTC), type="timestamp('UTC')")
+    open_ = t.filter((t.opened_at <= t._end) & (t.closed_at.fill_null(never) > t._end))
     if ctx.get("business"):
         open_ = with_business_time(engine, open_, business_key(open_.channel, ctx["calendar_keys"]), ("opened_at", "_end"), ctx)
         open_ = open_.mutate(_age_b_s=(open_._F__end - open_._F_opened_at).cast("float64") / 1e6)
