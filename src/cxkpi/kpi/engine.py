@@ -62,8 +62,9 @@ def check_query(engine: Engine, q: KpiQuery) -> list[Kpi]:
     if q.start and q.end and q.start > q.end:
         raise UserError("--from is after --to")
     kpis = [kpi_named(n) for n in dict.fromkeys(q.kpis)]
+    columns: dict[str, list[str]] = {}  # table -> its columns, looked up once
     for k in kpis:
-        extra = _extra_dimensions(engine, k)
+        extra = _extra_dimensions(engine, k, columns)
         for dim in q.by:
             if dim not in k.dimensions and dim not in extra:
                 accepted = ", ".join(k.dimensions) or "none"
@@ -75,16 +76,17 @@ def check_query(engine: Engine, q: KpiQuery) -> list[Kpi]:
     return kpis
 
 
-def _extra_dimensions(engine: Engine, k: Kpi) -> set[str]:
+def _extra_dimensions(engine: Engine, k: Kpi, columns: dict[str, list[str]]) -> set[str]:
     """Extra text columns kept at import are dimensions of the KPIs of that table."""
     from cxkpi.schema import TABLES
+    from cxkpi.warehouse.derived import DERIVED_COLUMNS
 
-    sources = {SOURCES[m.source] for m in measures_of([k.name])}
     extra: set[str] = set()
-    for s in sources:
-        if engine.has_table(s.table):
-            canonical = set(TABLES[s.table].names)
-            extra |= {c for c in engine.table(s.table).columns if c not in canonical and not c.startswith("_") and not c.startswith("next_")}
+    for table in {SOURCES[m.source].table for m in measures_of([k.name])}:
+        if table not in columns:
+            columns[table] = list(engine.table(table).columns) if engine.has_table(table) else []
+        known = {*TABLES[table].names, *DERIVED_COLUMNS.get(table, ())}
+        extra |= {c for c in columns[table] if c not in known and not c.startswith("_")}
     return extra
 
 
