@@ -31,7 +31,7 @@ from cxkpi.ingest.validate import raw_json, reason_sql, rule_checks, typed_selec
 from cxkpi.schema import Table, table as get_table
 from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
-from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_next_inbound
+from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_case_contacts, refresh_next_inbound
 
 Progress = Callable[[str, float], None]
 _tags = itertools.count()
@@ -274,10 +274,10 @@ def _run_import(
         rejected = _store_rejects(con, table, typed, staged, import_id, file_label, base)
         read = int(_scalar(con, f"SELECT count(*) FROM {typed}")) + len(staged.structural)
         _add_extra_columns(con, table, extras)
-        affected = _touched_customers(con, table, typed)
+        refresh = _refresh_derived(con, table, typed)
         new, changed, unchanged = _upsert(con, table, typed, provided + extras, extras, import_id, progress)
-        if affected and (new or changed):
-            refresh_next_inbound(con, None if affected == "all" else f"SELECT customer_id FROM {affected}")
+        if new or changed:
+            refresh()
         digest = checksum.value() if checksum else ""
         con.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -452,23 +452,38 @@ def _store_rejects(
     return int(_scalar(con, "SELECT count(*) FROM rejects WHERE import_id = ?", [import_id]))
 
 
-def _touched_customers(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> str | None:
-    """For tables with derived columns: the customers a batch touches, as a temp table name
-    (``"all"`` when the table is empty, where a full refresh is cheaper)."""
-    if table.name != "contacts":
-        return None
+def _touched(con: duckdb.DuckDBPyConnection, table: Table, typed: str, column: str) -> str | None:
+    """The values of ``column`` a batch touches (its rows', and the stored ones of the rows it
+    changes), as a query; None when the table was empty (a full refresh is cheaper)."""
     if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {quote(table.name)} LIMIT 1)"):
-        return "all"
-    name = f"_touched_{typed}"
+        return None
+    name = f"_touched_{column}_{typed}"
     on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
+    col = quote(column)
     con.execute(
         f"""CREATE TEMP TABLE {name} AS
-            SELECT customer_id FROM {typed} WHERE _reason IS NULL AND customer_id IS NOT NULL
+            SELECT {col} FROM {typed} WHERE _reason IS NULL AND {col} IS NOT NULL
             UNION
-            SELECT t.customer_id FROM {quote(table.name)} t JOIN {typed} s ON {on}
-            WHERE s._reason IS NULL AND t.customer_id IS NOT NULL"""
+            SELECT t.{col} FROM {quote(table.name)} t JOIN {typed} s ON {on}
+            WHERE s._reason IS NULL AND t.{col} IS NOT NULL"""
     )
-    return name
+    return f"SELECT {col} FROM {name}"
+
+
+def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> Callable[[], None]:
+    """Prepare, before the upsert, the refresh of the derived columns a batch may change."""
+    if table.name == "contacts":
+        customers = _touched(con, table, typed, "customer_id")
+        cases = _touched(con, table, typed, "case_id")
+
+        def refresh() -> None:
+            refresh_next_inbound(con, customers)
+            refresh_case_contacts(con, cases)
+
+        return refresh
+    if table.name == "cases":
+        return lambda: refresh_case_contacts(con, f"SELECT case_id FROM {typed} WHERE _reason IS NULL")
+    return lambda: None
 
 
 def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table, extras: list[str]) -> None:

@@ -53,9 +53,28 @@ def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None =
     con.execute(CLEAR_SQL)
 
 
-# columns the warehouse derives; a changed row has them reset, then recomputed
-# (contacts: refresh_next_inbound at import; surveys: cxkpi.analytics.sentiment.score_surveys)
+CASE_CONTACTS_SQL = """
+UPDATE cases SET contact_count = n.contacts
+FROM (
+    SELECT k.case_id, count(c.case_id) AS contacts
+    FROM (SELECT case_id FROM cases {where}) k LEFT JOIN contacts c ON c.case_id = k.case_id
+    GROUP BY k.case_id) n
+WHERE cases.case_id = n.case_id AND cases.contact_count IS DISTINCT FROM n.contacts
+"""
+
+
+def refresh_case_contacts(con: duckdb.DuckDBPyConnection, cases: str | None = None) -> None:
+    """``cases.contact_count``: the contacts linked to each case (by case_id), for all cases
+    or those of ``cases`` (a SQL query returning a ``case_id`` column)."""
+    where = f"WHERE case_id IN ({cases})" if cases else ""
+    con.execute(CASE_CONTACTS_SQL.format(where=where))
+
+
+# columns the warehouse derives; a changed row has them reset, then recomputed (contacts:
+# refresh_next_inbound, cases: refresh_case_contacts, at import; surveys:
+# cxkpi.analytics.sentiment.score_surveys)
 DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
     "contacts": ("next_inbound_at", "next_same_reason_at"),
+    "cases": ("contact_count",),
     "surveys": ("sentiment",),
 }

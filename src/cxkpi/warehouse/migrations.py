@@ -202,11 +202,22 @@ V4_SQL = """
 ALTER TABLE surveys ADD COLUMN sentiment DOUBLE;
 """
 
+V5_SQL = """
+ALTER TABLE cases ADD COLUMN contact_count BIGINT;
+UPDATE cases SET contact_count = n.contacts
+FROM (
+    SELECT k.case_id, count(c.case_id) AS contacts
+    FROM (SELECT case_id FROM cases) k LEFT JOIN contacts c ON c.case_id = k.case_id
+    GROUP BY k.case_id) n
+WHERE cases.case_id = n.case_id;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log, rejects", V1_SQL),
     Migration(2, "contacts: next inbound contact of the same customer (FCR, repeat contacts)", V2_SQL),
     Migration(3, "KPI targets", V3_SQL),
     Migration(4, "surveys: verbatim sentiment", V4_SQL),
+    Migration(5, "cases: number of linked contacts (once-and-done, contacts per case)", V5_SQL),
 )
 
 LATEST = MIGRATIONS[-1].version
