@@ -672,3 +672,27 @@ case(
 
 CASES_BY_ID: dict[str, GoldenCase] = {c.id: c for c in CASES}
 assert len(CASES_BY_ID) == len(CASES), "duplicate golden case id"
+
+
+# --------------------------------------------------------------------------- Spark, shared by the Spark modules
+
+SPARK_MARKS = [
+    *(pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS),
+    # pyspark 4.0 with pandas 3 (Arrow conversion) and its py4j sockets
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Engine]:
+    """The Spark engine over the process's one local session; its views are dropped at the end."""
+    from cxkpi.schema import TABLES
+    from cxkpi.warehouse.engines import EngineKind, spark_engine, spark_session
+
+    engine = spark_engine()
+    assert engine.kind is EngineKind.SPARK
+    yield engine
+    for name in TABLES:
+        spark_session().catalog.dropTempView(name)

@@ -11,7 +11,6 @@ One local Spark session per test process (``spark_session()`` caches it); the da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,30 +18,15 @@ import duckdb
 import pytest
 
 from cxkpi.kpi.sources import with_next_inbound
-from cxkpi.warehouse.engines import Engine, EngineKind, duckdb_engine, spark_engine, spark_session
+from cxkpi.warehouse.engines import Engine, spark_session
 from kpi_golden import (  # noqa: F401
-    CASES_BY_ID, CONTACT_KPIS, THIRD_PARTY_WARNINGS, GoldenCase, Q, Warehouses, assert_rows, assert_same_frames, run,
-    run_duck, warehouses,
+    CASES_BY_ID, CONTACT_KPIS, SPARK_MARKS, GoldenCase, Q, Warehouses, assert_rows, assert_same_frames, run,
+    run_duck, spark, warehouses,
 )
 
-pytestmark = [
-    *(pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS),
-    # pyspark 4.0 with pandas 3 (Arrow conversion) and its py4j sockets
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = SPARK_MARKS
 
 DERIVED = ("next_inbound_at", "next_same_reason_at")
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Engine]:
-    """The Spark engine over the process's one local session."""
-    engine = spark_engine()
-    assert engine.kind is EngineKind.SPARK
-    yield engine
-    spark_session().catalog.dropTempView("contacts")
 
 
 def to_spark(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,38 +9,21 @@ and the hand-computed golden rows. One local Spark session per process; the data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import duckdb
 import pytest
 
 from cxkpi.schema import TABLES
-from cxkpi.warehouse.engines import Engine, EngineKind, spark_engine, spark_session
-from kpi_golden import THIRD_PARTY_WARNINGS, Q, Warehouses, assert_rows, assert_same_frames, run, run_duck, warehouses  # noqa: F401
+from cxkpi.warehouse.engines import Engine, spark_session
+from kpi_golden import SPARK_MARKS, Q, Warehouses, assert_rows, assert_same_frames, run, run_duck, spark, warehouses  # noqa: F401
 from kpi_golden_more import (  # noqa: F401
     CASES_MORE_BY_ID, MORE_KPIS, UK, UK_MAPPING, Loaded, ev, import_uk, load_tables, loaded,
 )
 
-pytestmark = [
-    *(pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS),
-    # pyspark 4.0 with pandas 3 (Arrow conversion) and its py4j sockets
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = SPARK_MARKS
 
 DERIVED = ("next_inbound_at", "next_same_reason_at")
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Engine]:
-    """The Spark engine over the process's one local session; the views are dropped at the end."""
-    engine = spark_engine()
-    assert engine.kind is EngineKind.SPARK
-    yield engine
-    for name in TABLES:
-        spark_session().catalog.dropTempView(name)
 
 
 def to_spark(con: duckdb.DuckDBPyConnection) -> None:

@@ -32,7 +32,6 @@ import yaml
 from cxkpi.config import UserError, check_tz
 from cxkpi.ingest.sources import ReadOptions
 from cxkpi.schema import TABLES, Table
-from cxkpi.warehouse import quote
 
 ENTRY_KEYS = {
     "column", "value", "template", "coalesce", "sql", "date", "time", "date_format", "time_format",
