@@ -257,7 +257,11 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, str | None]]) -> Path:
     """A canonical CSV of ``rows``: canonical columns first, extra columns after; None is empty."""
     header = [c for c in CANONICAL_ORDER if any(c in r for r in rows)]
     header += [c for r in rows for c in r if c not in header and c not in CANONICAL_ORDER]
-    header = list(dict.fromkeys(header))
+    return write_table(path, list(dict.fromkeys(header)), rows)
+
+
+def write_table(path: Path, header: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Path:
+    """A CSV with ``header``; a missing or None cell is empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")

@@ -15,7 +15,6 @@ d = 86,400 s; percentiles interpolate linearly (h = q·(n−1)).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 
 from cxkpi.ingest import ImportReport, import_file
 from cxkpi.kpi import Grain
-from kpi_golden import NA, GoldenCase, Q, Warehouses, contact, is_na, write_csv
+from kpi_golden import NA, GoldenCase, Q, Warehouses, contact, is_na, write_csv, write_table
 
 PARIS = "Europe/Paris"
 DAY = 86_400
@@ -340,14 +339,7 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     """A CSV of ``rows`` (header: the keys in first-seen order); None is an empty cell."""
     if rows and "contact_id" in rows[0]:
         return write_csv(path, rows)
-    header = list(dict.fromkeys(k for r in rows for k in r))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        for r in rows:
-            w.writerow(["" if r.get(c) is None else r.get(c) for c in header])
-    return path
+    return write_table(path, list(dict.fromkeys(k for r in rows for k in r)), rows)
 
 
 def load_more(warehouses: Warehouses, dataset: str, name: str | None = None) -> duckdb.DuckDBPyConnection:

@@ -162,17 +162,10 @@ OPEN_DAYS_SCHEMA = {
 
 def _business_span(engine: Engine, source: Source, tz: str, q: KpiQuery) -> tuple[date, date]:
     """Local days covering every timestamp of the source (and the query's range)."""
-    from cxkpi.schema import TABLES, ColumnType
-
-    t = engine.table(source.table)
-    cols = [c.name for c in TABLES[source.table].columns if c.type is ColumnType.TIMESTAMP]
-    lo = ibis.least(*[t[c].min() for c in cols]) if len(cols) > 1 else t[cols[0]].min()
-    hi = ibis.greatest(*[t[c].max() for c in cols]) if len(cols) > 1 else t[cols[0]].max()
-    bounds = t.aggregate(lo=lo, hi=hi).to_pandas().iloc[0].tolist()
-    zone = ZoneInfo(tz)
+    span = _local_span(engine, source.table, _timestamp_columns(source.table), ZoneInfo(tz))
     today = date.today()
-    first = local_date(bounds[0], zone) or today
-    last = local_date(bounds[1], zone) or today
+    first = span[0] if span else today
+    last = span[1] if span else today
     if q.start:
         first = min(first, q.start)
     if q.end:
@@ -303,25 +296,31 @@ def local_date(value: Any, zone: ZoneInfo) -> date | None:
     return ts.tz_convert(zone).date()  # type: ignore[no-any-return]
 
 
-def _data_span(engine: Engine, source: Source, tz: str) -> tuple[date, date] | None:
-    """Default range of a snapshot: the span of the contacts, else of the table's own times."""
+def _timestamp_columns(table: str) -> list[str]:
     from cxkpi.schema import TABLES, ColumnType
 
-    own = [c.name for c in TABLES[source.table].columns if c.type is ColumnType.TIMESTAMP]
-    candidates = [("contacts", ["created_at"]), (source.table, own)]
-    if source.table == "cases":
-        candidates.insert(0, ("cases", own))
-    zone = ZoneInfo(tz)
+    return [c.name for c in TABLES[table].columns if c.type is ColumnType.TIMESTAMP]
+
+
+def _local_span(engine: Engine, table: str, cols: list[str], zone: ZoneInfo) -> tuple[date, date] | None:
+    """Local dates of the earliest and latest values of ``cols`` in ``table`` (None: no value)."""
+    t = engine.table(table)
+    lows = [t[c].min() for c in cols]
+    highs = [t[c].max() for c in cols]
+    lo = ibis.least(*lows) if len(lows) > 1 else lows[0]
+    hi = ibis.greatest(*highs) if len(highs) > 1 else highs[0]
+    bounds = t.aggregate(lo=lo, hi=hi).to_pandas().iloc[0].tolist()
+    first, last = local_date(bounds[0], zone), local_date(bounds[1], zone)
+    return (first, last) if first is not None and last is not None else None
+
+
+def _data_span(engine: Engine, source: Source, tz: str) -> tuple[date, date] | None:
+    """Default range of a snapshot: the span of the cases for backlog, else of the contacts,
+    else of the table's own times."""
+    own = (source.table, _timestamp_columns(source.table))
+    contacts = ("contacts", ["created_at"])
+    candidates = [own, contacts] if source.table == "cases" else [contacts, own]
     for table, cols in candidates:
-        if not engine.has_table(table):
-            continue
-        t = engine.table(table)
-        lows = [t[c].min() for c in cols]
-        highs = [t[c].max() for c in cols]
-        lo = ibis.least(*lows) if len(lows) > 1 else lows[0]
-        hi = ibis.greatest(*highs) if len(highs) > 1 else highs[0]
-        bounds = t.aggregate(lo=lo, hi=hi).to_pandas().iloc[0].tolist()
-        first, last = local_date(bounds[0], zone), local_date(bounds[1], zone)
-        if first is not None and last is not None:
-            return first, last
+        if engine.has_table(table) and (span := _local_span(engine, table, cols, ZoneInfo(tz))):
+            return span
     return None
