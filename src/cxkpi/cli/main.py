@@ -25,7 +25,7 @@ from cxkpi.kpi import KpiQuery, compute
 from cxkpi.kpi.docs import catalogue_markdown, catalogue_rows
 from cxkpi.kpi.calendar import DEFAULT_YAML, parse_calendar
 from cxkpi.kpi.engine import check_query
-from cxkpi.kpi.inspect import drill, explain, parse_where
+from cxkpi.kpi.inspect import drill, explain, parse_filters, parse_where
 from cxkpi.kpi.params import PARAMS, parse_assignments
 from cxkpi.kpi.periods import parse_date, parse_grain
 from cxkpi.kpi.repeats import repeat_reasons
@@ -264,7 +264,7 @@ def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> t
 
 
 def _query(kpis: list[str], by: str | None, grain: str, start: str | None, end: str | None, tz: str | None,
-           settings: _Settings, params: list[str], with_counts: bool) -> KpiQuery:
+           settings: _Settings, params: list[str], with_counts: bool, where: list[str] | None = None) -> KpiQuery:
     zone = check_tz(tz or settings.tz)
     calendar = parse_calendar(settings.calendar_yaml, zone, "warehouse calendar") if settings.calendar_yaml else None
     return KpiQuery(
@@ -277,6 +277,7 @@ def _query(kpis: list[str], by: str | None, grain: str, start: str | None, end: 
         params=parse_assignments(params),
         with_counts=with_counts,
         calendar=calendar,
+        filters=parse_filters(where or []) or None,
     )
 
 
@@ -295,6 +296,7 @@ def kpi_cmd(
     tz: Annotated[str | None, typer.Option("--tz", help="Reporting time zone (default: the warehouse's, else UTC).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     with_counts: Annotated[bool, typer.Option("--with-counts", help="Add the numerators and denominators.")] = False,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Only rows with dim=value (repeat; same dim twice: either).")] = None,
     targets: Annotated[bool, typer.Option("--targets", help="Add each KPI's target and red/amber/green status.")] = False,
     param: Annotated[list[str] | None, typer.Option("--param", help="KPI parameter name=value (cxkpi kpis --params).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Labels and number format of the table: en or fr.")] = "en",
@@ -307,7 +309,7 @@ def kpi_cmd(
         raise UserError(f"unknown --format {fmt!r} (use table, csv or json)")
     eng, settings, closer = _engine(engine, spark_master, spark_data)
     try:
-        q = _query(names, by, grain, start, end, tz, settings, param or [], with_counts)
+        q = _query(names, by, grain, start, end, tz, settings, param or [], with_counts, where)
         frame = compute(eng, q)
         if targets:
             frame = with_targets(frame, q, load_targets(closer) if closer is not None else [])

@@ -43,6 +43,7 @@ class KpiQuery:
     params: Mapping[str, Any] | None = None
     with_counts: bool = False
     calendar: Calendar | None = None  # business hours; default: kpi.calendar.default_calendar(tz)
+    filters: Mapping[str, tuple[str, ...]] | None = None  # dimension -> accepted values (rows kept: any of them)
 
 
 def kpi_named(name: str) -> Kpi:
@@ -73,7 +74,25 @@ def check_query(engine: Engine, q: KpiQuery) -> list[Kpi]:
             raise UserError(f"KPI {k.name} needs a grain of {k.min_grain.value} or coarser")
     if len(set(q.by)) != len(q.by):
         raise UserError("a dimension is named twice in --by")
+    for k in kpis:
+        extra = _extra_dimensions(engine, k, columns)
+        for dim in q.filters or {}:
+            if dim not in k.dimensions and dim not in extra:
+                raise UserError(f"KPI {k.name} cannot be filtered by {dim!r} (accepts: {', '.join(k.dimensions) or 'none'})")
     return kpis
+
+
+def with_filters(t: Any, filters: Mapping[str, tuple[str, ...]] | None) -> Any:
+    """Keep the rows whose dimensions take one of the accepted values (an empty value: null)."""
+    for dim, values in (filters or {}).items():
+        if dim not in t.columns:
+            raise UserError(f"cannot filter by {dim!r} here")
+        named = [v for v in values if v != ""]
+        cond = t[dim].cast("string").isin(named) if named else ibis.literal(False)
+        if "" in values:
+            cond = cond | t[dim].isnull()
+        t = t.filter(cond)
+    return t
 
 
 def _extra_dimensions(engine: Engine, k: Kpi, columns: dict[str, list[str]]) -> set[str]:
@@ -186,13 +205,13 @@ def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], busi
             return None
         ctx["periods"] = windows
         assert source.enrich is not None
-        return source.enrich(engine, engine.table(source.table).cross_join(windows), p, ctx)
+        return with_filters(source.enrich(engine, engine.table(source.table).cross_join(windows), p, ctx), q.filters)
     t = source.base(engine, p, ctx) if source.base else engine.table(source.table)
     if source.table == "contacts" and source.base is None:
         t = with_next_inbound(engine, t)
     if source.enrich is not None:
         t = source.enrich(engine, t, p, ctx)
-    t = _in_range(engine, source, t, q)
+    t = with_filters(_in_range(engine, source, t, q), q.filters)
     t = t.mutate(**{PERIOD: _period_expr(engine, source, t, q)})
     if source.latest_only:
         t = t.mutate(_latest=t[source.time_column].max().over(group_by=PERIOD))

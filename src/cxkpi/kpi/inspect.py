@@ -52,6 +52,15 @@ def parse_where(items: list[str]) -> dict[str, str]:
     return out
 
 
+def parse_filters(items: list[str]) -> dict[str, tuple[str, ...]]:
+    """``dim=value`` filters of ``cxkpi kpi --where``; a dimension named twice keeps either value."""
+    out: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        for dim, value in parse_where([item]).items():
+            out[dim] = (*out.get(dim, ()), value)
+    return out
+
+
 def drill(
     engine: Engine,
     name: str,
@@ -67,7 +76,8 @@ def drill(
     k = kpi_named(name)
     where = dict(where or {})
     q = q or KpiQuery(kpis=(name,))
-    q = KpiQuery(kpis=(name,), by=tuple(where), grain=q.grain, start=q.start, end=q.end, tz=q.tz, params=q.params)
+    q = KpiQuery(kpis=(name,), by=tuple(where), grain=q.grain, start=q.start, end=q.end, tz=q.tz, params=q.params,
+                 filters=q.filters, calendar=q.calendar)
     check_query(engine, q)
     if period is not None and q.grain is Grain.ALL:
         raise UserError("--period needs a --grain")

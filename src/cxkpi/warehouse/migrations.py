@@ -212,12 +212,40 @@ FROM (
 WHERE cases.case_id = n.case_id;
 """
 
+V6_SQL = """
+CREATE TABLE users (
+    username VARCHAR PRIMARY KEY,
+    password_hash VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    team VARCHAR,
+    agent_id VARCHAR,
+    lang VARCHAR NOT NULL DEFAULT 'en',
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE api_tokens (
+    token_hash VARCHAR PRIMARY KEY,
+    username VARCHAR NOT NULL,
+    name VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE SEQUENCE audit_id_seq START 1;
+CREATE TABLE audit_log (
+    audit_id BIGINT PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+    logged_at TIMESTAMPTZ NOT NULL,
+    username VARCHAR,
+    action VARCHAR NOT NULL,
+    detail VARCHAR,
+    client VARCHAR
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log, rejects", V1_SQL),
     Migration(2, "contacts: next inbound contact of the same customer (FCR, repeat contacts)", V2_SQL),
     Migration(3, "KPI targets", V3_SQL),
     Migration(4, "surveys: verbatim sentiment", V4_SQL),
     Migration(5, "cases: number of linked contacts (once-and-done, contacts per case)", V5_SQL),
+    Migration(6, "users, API tokens and the audit log of the web panel", V6_SQL),
 )
 
 LATEST = MIGRATIONS[-1].version
