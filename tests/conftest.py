@@ -237,3 +237,41 @@ def assert_user_error(proc: subprocess.CompletedProcess[str], *fragments: str) -
 @pytest.fixture
 def user_error() -> Any:
     return assert_user_error
+
+
+@pytest.fixture(scope="session")
+def web_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A small demo warehouse with one user per role (tests/web_support.py), built once per worker."""
+    from web_support import build_web_warehouse
+
+    return build_web_warehouse(tmp_path_factory.mktemp("web") / "web.duckdb")
+
+
+@pytest.fixture(scope="session")
+def web_app(web_warehouse: Any) -> Iterator[Any]:
+    """The served application over ``web_warehouse`` (one per worker; its cache is per data version)."""
+    from cxkpi.api.app import create_app
+
+    app = create_app(web_warehouse.path, secure_cookies=False)
+    yield app
+    app.state.server.warehouse.close()
+
+
+@pytest.fixture
+def client_as(web_app: Any) -> Iterator[Any]:
+    """``client_as(username)``: a TestClient logged in as that user (``None``: anonymous)."""
+    from fastapi.testclient import TestClient
+    from web_support import login
+
+    opened: list[Any] = []
+
+    def make(username: str | None) -> Any:
+        client = TestClient(web_app, raise_server_exceptions=False)
+        opened.append(client)
+        if username:
+            login(client, username)
+        return client
+
+    yield make
+    for c in opened:
+        c.close()

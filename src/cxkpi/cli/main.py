@@ -34,7 +34,9 @@ from cxkpi.kpi.output import frame_to_json
 from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target, with_targets
 from cxkpi.schema import TABLES
 from cxkpi.warehouse.engines import Engine, duckdb_engine, spark_engine
+from cxkpi.warehouse.control import ServerInfo, forward_import, read_control
 from cxkpi.warehouse.inspect import config_value, export_parquet, list_rejects, table_stats
+from cxkpi.cli.users import token_app, user_app
 
 app = typer.Typer(
     name="cxkpi",
@@ -112,6 +114,10 @@ def import_cmd(
     if decimal not in (None, ".", ","):
         raise UserError("--decimal must be '.' or ','")
     options = ReadOptions(format=file_format, delimiter=delimiter, encoding=encoding, decimal=decimal, sheet=sheet)
+    served = read_control(_db())
+    if served is not None:
+        _import_through(served, table, files, mapping, source_tz, options, rejects_dir, fmt)
+        return
     con = open_warehouse(_db())
     reports = []
     try:
@@ -137,6 +143,49 @@ def import_cmd(
     if fmt == "json":
         docs = [r.as_dict() for r in reports]
         sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")
+
+
+def _report_line(r: dict[str, Any]) -> str:
+    return (f"{r['file']}: read {r['read']:,}, accepted {r['accepted']:,} (new {r['new']:,}, changed {r['changed']:,}, "
+            f"unchanged {r['unchanged']:,}), rejected {r['rejected']:,}")
+
+
+def _import_through(served: ServerInfo, table: str, files: list[Path], mapping: str | None, source_tz: str | None,
+                    options: ReadOptions, rejects_dir: Path | None, fmt: str) -> None:
+    """Hand the files to the running server, the one process allowed to write the warehouse."""
+    reports = []
+    for f in files:
+        if not f.exists():
+            raise UserError(f"{f}: no such file")
+        mapping_arg = str(Path(mapping).resolve()) if mapping and Path(mapping).exists() else mapping
+        body = {"table": table, "path": str(f.resolve()), "mapping": mapping_arg, "source_tz": source_tz,
+                "rejects_dir": str(rejects_dir.resolve()) if rejects_dir else None,
+                "options": {k: v for k, v in vars(options).items() if v is not None}}
+        report = forward_import(served, body)
+        reports.append(report)
+        if fmt == "text":
+            out.print(_report_line(report) + f" (through cxkpi serve, pid {served.pid})", highlight=False)
+            if report["rejected"]:
+                out.print(f"  rejects: {report['rejects_file'] or 'the rejects table (cxkpi rejects)'}", highlight=False)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2) + "\n")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+) -> None:
+    """Serve the web dashboard and the REST API (OpenAPI at /docs) over the warehouse."""
+    from cxkpi.api.app import serve
+
+    if not 0 < port < 65536:
+        raise UserError("--port must be between 1 and 65535")
+    path = _db()
+    if not path.exists():
+        raise UserError(f"no warehouse at {path} (run 'cxkpi demo' or 'cxkpi import' first)")
+    out.print(f"serving {path} on http://{host}:{port} (Ctrl+C to stop)", highlight=False)
+    serve(path, host, port)
 
 
 @app.command("tables")
@@ -231,9 +280,24 @@ def demo_cmd(
     con = open_warehouse(_db())
     try:
         scored = score_surveys(con)
+        admin = _first_admin(con)
     finally:
         con.close()
     out.print(f"{summary}; {scored:,} verbatims scored for sentiment", highlight=False)
+    if admin:
+        out.print(f"web panel (cxkpi serve): user admin, password {admin} (shown once; cxkpi user passwd admin to change)",
+                  highlight=False)
+
+
+def _first_admin(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Create the first admin of a warehouse that has no user yet; its password, or None."""
+    from cxkpi.access.users import Role, add_user, count_users, generate_password
+
+    if count_users(con):
+        return None
+    password = generate_password()
+    add_user(con, "admin", password, Role.ADMIN)
+    return password
 
 
 @dataclass
@@ -513,6 +577,9 @@ def target_remove_cmd(
         raise UserError(f"no target of {name}{f' for {where}' if where else ''}")
     out.print(f"removed the target of {name}{f' for {where}' if where else ''}", highlight=False)
 
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 calendar_app = typer.Typer(help="The business-hours calendar of the warehouse (business-time KPIs).", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")

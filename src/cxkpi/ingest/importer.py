@@ -28,6 +28,7 @@ from cxkpi.config import UserError, check_tz
 from cxkpi.ingest import mapping as mappings
 from cxkpi.ingest.sources import ReadOptions, Staged, _StagedCsv, aliased, stage
 from cxkpi.ingest.validate import raw_json, reason_sql, rule_checks, typed_select
+from cxkpi.kpi.rollups import refresh_after_change
 from cxkpi.schema import Table, table as get_table
 from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
@@ -278,6 +279,7 @@ def _run_import(
         new, changed, unchanged = _upsert(con, table, typed, provided + extras, extras, import_id, progress)
         if new or changed:
             refresh()
+            refresh_after_change(con, _CHANGES.get(table.name, (table.name,)))  # same transaction: never stale
         digest = checksum.value() if checksum else ""
         con.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -484,6 +486,11 @@ def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -
     if table.name == "cases":
         return lambda: refresh_case_contacts(con, f"SELECT case_id FROM {typed} WHERE _reason IS NULL")
     return lambda: None
+
+
+# tables whose rows an import of a table changes (for the rollups reading them): a contact
+# import also recounts cases.contact_count
+_CHANGES = {"contacts": ("contacts", "cases")}
 
 
 def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table, extras: list[str]) -> None:

@@ -44,6 +44,9 @@ class KpiQuery:
     with_counts: bool = False
     calendar: Calendar | None = None  # business hours; default: kpi.calendar.default_calendar(tz)
     filters: Mapping[str, tuple[str, ...]] | None = None  # dimension -> accepted values (rows kept: any of them)
+    # a user's scope: (dimension, values) alternatives; each source keeps the rows of the first it has
+    scope: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    use_rollups: bool = True  # read additive measures from daily rollups when they can answer exactly (kpi.rollups)
 
 
 def kpi_named(name: str) -> Kpi:
@@ -80,6 +83,21 @@ def check_query(engine: Engine, q: KpiQuery) -> list[Kpi]:
             if dim not in k.dimensions and dim not in extra:
                 raise UserError(f"KPI {k.name} cannot be filtered by {dim!r} (accepts: {', '.join(k.dimensions) or 'none'})")
     return kpis
+
+
+def source_filters(source: Source, q: KpiQuery) -> dict[str, tuple[str, ...]]:
+    """The filters of ``q`` for one source, its scope included (the first scope dimension it has).
+
+    A source the scope cannot restrict gets an impossible filter: no rows, never all rows.
+    """
+    out = dict(q.filters or {})
+    if q.scope:
+        dim, values = next(((d, v) for d, v in q.scope if d in source.dimensions), ("", ()))
+        if not dim:
+            raise UserError(f"the {source.name} figures are outside your scope")
+        kept = tuple(v for v in out.get(dim, values) if v in values)
+        out[dim] = kept
+    return out
 
 
 def with_filters(t: Any, filters: Mapping[str, tuple[str, ...]] | None) -> Any:
@@ -205,13 +223,13 @@ def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], busi
             return None
         ctx["periods"] = windows
         assert source.enrich is not None
-        return with_filters(source.enrich(engine, engine.table(source.table).cross_join(windows), p, ctx), q.filters)
+        return with_filters(source.enrich(engine, engine.table(source.table).cross_join(windows), p, ctx), source_filters(source, q))
     t = source.base(engine, p, ctx) if source.base else engine.table(source.table)
     if source.table == "contacts" and source.base is None:
         t = with_next_inbound(engine, t)
     if source.enrich is not None:
         t = source.enrich(engine, t, p, ctx)
-    t = with_filters(_in_range(engine, source, t, q), q.filters)
+    t = with_filters(_in_range(engine, source, t, q), source_filters(source, q))
     t = t.mutate(**{PERIOD: _period_expr(engine, source, t, q)})
     if source.latest_only:
         t = t.mutate(_latest=t[source.time_column].max().over(group_by=PERIOD))
@@ -233,12 +251,20 @@ def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
 
 
 def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
-    expr = expression(engine, source, ms, q, p)
+    """One source's measures: the additive ones from a daily rollup when one can answer
+    exactly, the others (all of them when none can) from the raw rows."""
+    from cxkpi.kpi.rollups import rollup_expression  # rollups build on this module
+
     keys = [*q.by, PERIOD]
-    if expr is None:
-        df = pd.DataFrame(columns=[*keys, *(m.name for m in ms)])
-    else:
-        df = expr.to_pandas()
+    additive = [m for m in ms if m.additive and not m.business] if q.use_rollups else []
+    rolled = rollup_expression(engine, source, additive, q, p) if additive else None
+    rest = [m for m in ms if rolled is None or m not in additive]
+    df = rolled.to_pandas() if rolled is not None else None
+    if rest:
+        expr = expression(engine, source, rest, q, p)
+        raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
+        df = raw if df is None else df.merge(raw, on=keys, how="outer")
+    assert df is not None
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])
     df[PERIOD] = [period_label(v, q.grain) for v in df[PERIOD]]

@@ -53,13 +53,18 @@ class Measure:
     """One aggregation of a source: ``build(table, params)`` returns an Ibis scalar expression.
 
     ``table`` is the source's enriched table (derived columns included); measures of one
-    source are computed together in one grouped aggregation.
+    source are computed together in one grouped aggregation. An ``additive`` measure is a
+    sum or a count over rows, so its value over a set of rows is the sum of its values over
+    any partition of them (null only when every part is null): pre-aggregated daily
+    rollups can answer it exactly (``kpi.rollups``). Quantiles and counts of distinct
+    entities are not additive.
     """
 
     name: str
     source: str
     build: Callable[[Any, Mapping[str, Any]], Any]
     business: bool = False  # needs business-time columns (a calendar join)
+    additive: bool = False  # a row sum or count: re-aggregated by summing
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,14 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
+        from cxkpi.warehouse.control import read_control
+
+        served = read_control(path)
+        if served is not None:
+            raise UserError(
+                f"warehouse {path} is held by cxkpi serve (pid {served.pid}, {served.url}): "
+                "imports go through it; stop it for other changes"
+            ) from None
         raise UserError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise UserError(f"{path} is not a cxkpi warehouse: {str(exc).splitlines()[0]}") from None

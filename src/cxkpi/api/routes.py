@@ -1,0 +1,243 @@
+"""The REST API: KPIs with the CLI's parameters, the catalogue, targets, imports, rejects.
+
+Every route needs a logged-in caller (session cookie or bearer token); KPI figures and
+rows are restricted to the caller's scope by the query layer; anything that lists rows is
+paginated (``limit``, ``offset``) with a maximum.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from cxkpi.access.audit import entries
+from cxkpi.access.users import Role
+from cxkpi.api.deps import Server, caller, server, writer
+from cxkpi.api.queries import QueryArgs, build_query, drill_frame, kpi_frame
+from cxkpi.api.security import Principal
+from cxkpi.config import UserError
+from cxkpi.ingest import import_file
+from cxkpi.kpi.inspect import parse_where
+from cxkpi.kpi.output import records
+from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target
+from cxkpi.schema import TABLES
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+MAX_LIMIT = 1000
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
+
+
+class Page(BaseModel):
+    rows: list[dict[str, Any]]
+    limit: int
+    offset: int
+    total: int | None = Field(default=None, description="Rows in all pages, when known.")
+
+
+class KpiAnswer(BaseModel):
+    query: dict[str, Any]
+    rows: list[dict[str, Any]]
+    limit: int
+    offset: int
+    total: int
+
+
+class TargetIn(BaseModel):
+    kpi: str = Field(max_length=100)
+    target: float
+    dimension: str | None = Field(None, max_length=100)
+    value: str | None = Field(None, max_length=200)
+    amber: float | None = None
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    team: str | None
+    agent_id: str | None
+    lang: str
+
+
+@router.get("/me", response_model=Me)
+def me(who: Principal = Depends(caller)) -> Me:
+    u = who.user
+    return Me(username=u.username, role=u.role.value, team=u.team, agent_id=u.agent_id, lang=u.lang)
+
+
+@router.get("/catalogue")
+def catalogue(lang: Annotated[str, Query(pattern="^(en|fr)$")] = "en", who: Principal = Depends(caller)) -> list[dict[str, Any]]:
+    """The KPIs open to the caller: name, label, definition, formula, unit, direction, dimensions."""
+    return [
+        {
+            "name": k.name, "label": k.label(lang), "definition": k.definition(lang), "formula": k.formula,
+            "unit": k.unit.value, "direction": k.direction.value, "dimensions": list(k.dimensions),
+            "inputs": list(k.inputs), "params": list(k.params), "min_grain": k.min_grain.value,
+        }
+        for k in who.scope.kpis()
+    ]
+
+
+@router.get("/kpis", response_model=KpiAnswer)
+def kpis(
+    kpi: Annotated[list[str], Query(min_length=1, max_length=60, description="KPI names (repeat).")],
+    by: Annotated[str | None, Query(max_length=200, description="Dimensions, comma-separated.")] = None,
+    grain: Annotated[str, Query(pattern="^(day|week|month|quarter|year|all)$")] = "all",
+    start: Annotated[str | None, Query(alias="from", max_length=10, description="First local date YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10, description="Last local date (inclusive).")] = None,
+    tz: Annotated[str | None, Query(max_length=64)] = None,
+    where: Annotated[list[str] | None, Query(max_length=20, description="dim=value filters (repeat).")] = None,
+    param: Annotated[list[str] | None, Query(max_length=20, description="KPI parameter name=value (repeat).")] = None,
+    with_counts: bool = False,
+    targets: bool = False,
+    limit: Limit = MAX_LIMIT,
+    offset: Offset = 0,
+    who: Principal = Depends(caller),
+    srv: Server = Depends(server),
+) -> KpiAnswer:
+    """KPIs by dimensions and period, as ``cxkpi kpi --format json``."""
+    args = QueryArgs(kpis=tuple(kpi), by=by, grain=grain, start=start, end=end, tz=tz, where=tuple(where or ()),
+                     params=tuple(param or ()), with_counts=with_counts)
+    q = build_query(srv.warehouse, args)
+    frame = kpi_frame(srv.warehouse, who, q, targets=targets)
+    page = frame.iloc[offset:offset + limit]
+    return KpiAnswer(
+        query={"kpis": list(q.kpis), "by": list(q.by), "grain": q.grain.value, "from": start, "to": end, "tz": q.tz,
+               "where": list(where or []), "with_counts": with_counts, "targets": targets},
+        rows=records(page), limit=limit, offset=offset, total=len(frame),
+    )
+
+
+@router.get("/drill/{name}", response_model=Page)
+def drill_rows(
+    name: str,
+    where: Annotated[list[str] | None, Query(max_length=20, description="dim=value of the figure's group.")] = None,
+    period: Annotated[str | None, Query(max_length=20, description="The figure's period label.")] = None,
+    grain: Annotated[str, Query(pattern="^(day|week|month|quarter|year|all)$")] = "all",
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    who: Principal = Depends(caller),
+    srv: Server = Depends(server),
+) -> Page:
+    """The rows behind one figure (its group and period), within the caller's scope."""
+    q = build_query(srv.warehouse, QueryArgs(kpis=(name,), grain=grain, start=start, end=end))
+    frame = drill_frame(srv.warehouse, who, name, parse_where(list(where or [])), period, q, limit, offset)
+    return Page(rows=records(frame), limit=limit, offset=offset)
+
+
+@router.get("/targets")
+def targets_list(who: Principal = Depends(caller), srv: Server = Depends(server)) -> list[dict[str, Any]]:
+    with srv.warehouse.reader() as (_, cur):
+        found = load_targets(cur)
+    return [{"kpi": t.kpi, "target": t.target, "dimension": t.dimension, "value": t.value, "amber": t.amber} for t in found]
+
+
+@router.put("/targets")
+def targets_set(body: TargetIn, request: Request, who: Principal = Depends(writer), srv: Server = Depends(server)) -> dict[str, Any]:
+    """Create or replace a target (admin, manager)."""
+    srv.security.check_csrf(request, who)
+    if (body.dimension is None) != (body.value is None):
+        raise UserError("give both dimension and value, or neither")
+    with srv.warehouse.writer() as con:
+        set_target(con, Target(kpi=body.kpi, target=body.target, dimension=body.dimension, value=body.value, amber=body.amber))
+    return {"ok": True}
+
+
+@router.delete("/targets")
+def targets_remove(
+    request: Request,
+    kpi: Annotated[str, Query(max_length=100)],
+    dimension: Annotated[str | None, Query(max_length=100)] = None,
+    value: Annotated[str | None, Query(max_length=200)] = None,
+    who: Principal = Depends(writer),
+    srv: Server = Depends(server),
+) -> dict[str, Any]:
+    srv.security.check_csrf(request, who)
+    with srv.warehouse.writer() as con:
+        removed = remove_target(con, kpi, dimension, value)
+    if not removed:
+        raise HTTPException(status_code=404, detail="no such target")
+    return {"removed": removed}
+
+
+@router.post("/imports")
+def imports_upload(
+    request: Request,
+    table: Annotated[str, Form(max_length=40)],
+    file: Annotated[UploadFile, File()],
+    mapping: Annotated[str | None, Form(max_length=100)] = None,
+    source_tz: Annotated[str | None, Form(max_length=64)] = None,
+    who: Principal = Depends(writer),
+    srv: Server = Depends(server),
+) -> dict[str, Any]:
+    """Import an uploaded file (admin, manager); the answer is the import report."""
+    srv.security.check_csrf(request, who)
+    if table not in TABLES:
+        raise UserError(f"unknown table {table!r} (one of {', '.join(TABLES)})")
+    name = Path(file.filename or "upload.csv").name or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="cxkpi-upload-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as f:
+            shutil.copyfileobj(file.file, f)
+        report = srv.run_import(table, path, mapping, source_tz, rejects_dir=Path(folder))
+    srv.security.audit("import", who.user.username, f"{table} {name}: {report['accepted']} accepted, {report['rejected']} rejected",
+                       None)
+    report["rejects_file"] = None  # the upload's folder is gone: rejects are in the rejects table
+    return report
+
+
+@router.get("/imports", response_model=Page)
+def imports_list(limit: Limit = 100, offset: Offset = 0, who: Principal = Depends(writer), srv: Server = Depends(server)) -> Page:
+    """The import log, newest first (admin, manager)."""
+    with srv.warehouse.reader() as (_, cur):
+        total = cur.execute("SELECT count(*) FROM import_log").fetchall()[0][0]
+        rel = cur.execute(
+            "SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]
+        ).fetch_df()
+    return Page(rows=records(rel), limit=limit, offset=offset, total=int(total))
+
+
+@router.get("/rejects", response_model=Page)
+def rejects_list(
+    import_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    table: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    who: Principal = Depends(writer),
+    srv: Server = Depends(server),
+) -> Page:
+    """Rows set aside (file, line, column, reason), newest import first (admin, manager)."""
+    where: list[str] = ["TRUE"]
+    values: list[Any] = []
+    if import_id is not None:
+        where.append("r.import_id = ?")
+        values.append(import_id)
+    if table is not None:
+        where.append("r.table_name = ?")
+        values.append(table)
+    base = f"FROM rejects r WHERE {' AND '.join(where)}"
+    with srv.warehouse.reader() as (_, cur):
+        total = cur.execute(f"SELECT count(*) {base}", values).fetchall()[0][0]
+        frame = cur.execute(
+            f"SELECT r.* {base} ORDER BY r.import_id DESC, r.line LIMIT ? OFFSET ?", [*values, limit, offset]
+        ).fetch_df()
+    return Page(rows=records(frame), limit=limit, offset=offset, total=int(total))
+
+
+@router.get("/audit", response_model=Page)
+def audit_list(limit: Limit = 100, offset: Offset = 0, who: Principal = Depends(caller), srv: Server = Depends(server)) -> Page:
+    """The audit log of logins, exports and imports, newest first (admin)."""
+    if who.user.role is not Role.ADMIN:
+        raise HTTPException(status_code=403, detail="admins only")
+    with srv.warehouse.reader() as (_, cur):
+        found = entries(cur, limit=limit, offset=offset)
+    return Page(rows=[asdict(e) for e in found], limit=limit, offset=offset)

@@ -1,0 +1,113 @@
+"""The server's hold on the warehouse: one writer, many readers, imports while serving.
+
+DuckDB lets one process write a file. ``cxkpi serve`` is that process for as long as it
+runs: it keeps the read-write connection, gives every request its own cursor (its own
+transaction, so a reader sees the warehouse before or after an import, never half of
+one), and runs imports itself, one at a time. An import started from the command line
+while the server runs is handed to the server through a local control file (``<db>.serve``,
+readable by its owner only) that carries the port and a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cxkpi.warehouse.connection import open_warehouse
+from cxkpi.warehouse.control import control_file
+from cxkpi.warehouse.engines import Engine, duckdb_engine
+from cxkpi.warehouse.inspect import config_value
+
+CACHE_SIZE = 512
+
+
+class Warehouse:
+    """The served warehouse: readers, the single writer, and a cache of results per data version."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.con = open_warehouse(path)
+        self._write = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.version = 0  # bumped after every write: cached results are per version
+        self.control_secret = secrets.token_urlsafe(32)
+
+    def close(self) -> None:
+        self.con.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[tuple[Engine, duckdb.DuckDBPyConnection]]:
+        """A cursor of its own (one consistent snapshot) and an engine on it."""
+        cur = self.con.cursor()
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            yield duckdb_engine(cur), cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The one writer at a time; readers keep reading meanwhile."""
+        with self._write:
+            cur = self.con.cursor()
+            try:
+                cur.execute("SET TimeZone = 'UTC'")
+                yield cur
+            finally:
+                cur.close()
+                self.changed()
+
+    def changed(self) -> None:
+        with self._cache_lock:
+            self.version += 1
+            self._cache.clear()
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per data version and key (results are immutable frames)."""
+        full = (self.version, *key)
+        with self._cache_lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]
+        value = compute()
+        with self._cache_lock:
+            if full[0] == self.version:
+                self._cache[full] = value
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return value
+
+    def reporting_tz(self) -> str:
+        with self.reader() as (_, cur):
+            return config_value(cur, "reporting_tz") or "UTC"
+
+    def calendar_yaml(self) -> str | None:
+        with self.reader() as (_, cur):
+            return config_value(cur, "calendar")
+
+    def publish(self, url: str) -> None:
+        """Write the control file (owner-only) so that ``cxkpi import`` can find this server."""
+        path = control_file(self.path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"url": url, "secret": self.control_secret, "pid": os.getpid()}, f)
+
+    def unpublish(self) -> None:
+        path = control_file(self.path)
+        try:
+            data = json.loads(path.read_text())
+            if int(data.get("pid", -1)) == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass

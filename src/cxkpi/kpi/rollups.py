@@ -1,0 +1,240 @@
+"""Daily rollups: the additive measures of the big event sources, pre-aggregated per local day.
+
+A dashboard asks for a few KPIs by channel or agent over months; scanning 10 M contacts
+for each answer costs seconds. A rollup is the raw aggregation itself
+(``engine.expression`` at grain day in the reporting zone, grouped by a few declared
+dimensions), stored as table ``rollup_<name>``. Every measure in it is a count or a sum
+over rows (``Measure.additive``), so any coarser group (fewer of those dimensions, a
+week, a month, all time, a range of whole local days, a filter on those dimensions) is
+the sum of its daily rows: the very number the raw scan gives, null where every day is
+null (a sum of no value), never a mean of means.
+
+A rollup answers only what it can answer exactly: the same zone and parameter values
+as when it was built, dimensions and filters among its own, events sources only, no
+quantile and no business time. Anything else falls back to the raw scan. The rollups
+are rebuilt inside the transaction that changes their tables (the importer, sentiment
+scoring), so a reader never sees new rows with old rollups. FCR censoring depends on the
+latest contact of the whole warehouse, so a contact import rebuilds its rollups whole
+rather than only the days it touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.operations as ops
+
+from cxkpi import __version__
+from cxkpi.config import UserError, check_tz
+from cxkpi.kpi import params as kpi_params
+from cxkpi.kpi.catalogue import MEASURES
+from cxkpi.kpi.engine import PERIOD, KpiQuery, expression, source_filters, with_filters
+from cxkpi.kpi.model import Grain, Measure
+from cxkpi.kpi.periods import IBIS_UNITS
+from cxkpi.kpi.sources import SOURCES, Shape, Source
+from cxkpi.warehouse import quote
+from cxkpi.warehouse.engines import Engine, duckdb_engine
+
+CONFIG_KEY = "rollups"  # warehouse_config: what the rollup tables hold (JSON)
+FORMAT = 1  # bump when what a rollup stores changes meaning: older rollups are then ignored
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup: ``source``'s additive measures by local day and ``dims``."""
+
+    name: str
+    source: str
+    dims: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        return f"rollup_{self.name}"
+
+    def measures(self) -> list[Measure]:
+        """The measures it stores: every additive measure of its source without business time."""
+        return [m for m in MEASURES.values() if m.source == self.source and m.additive and not m.business]
+
+
+_TEAM = ("channel", "team", "site")
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup("contacts", "contacts", (*_TEAM, "direction")),
+    Rollup("contacts_agent", "contacts", ("agent_id", *_TEAM, "direction")),
+    Rollup("cases_closed", "cases_closed", (*_TEAM, "priority")),
+    Rollup("cases_closed_agent", "cases_closed", ("agent_id", *_TEAM)),
+    Rollup("agent_states", "agent_states", ("agent_id",)),
+    Rollup("responses", "responses", (*_TEAM, "mode", "language")),
+    Rollup("responses_agent", "responses", ("agent_id", *_TEAM)),
+    Rollup("surveys_sent", "surveys_sent", (*_TEAM, "mode", "language")),
+    Rollup("surveys_sent_agent", "surveys_sent", ("agent_id", *_TEAM)),
+)
+
+
+def fingerprint(p: Mapping[str, Any]) -> str:
+    """A digest of resolved parameter values: a rollup serves only queries with the same ones."""
+    text = json.dumps(p, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _declared() -> dict[str, dict[str, Any]]:
+    return {r.name: {"source": r.source, "dims": list(r.dims), "measures": [m.name for m in r.measures()]} for r in ROLLUPS}
+
+
+def stored(engine: Engine) -> dict[str, Any] | None:
+    """What the warehouse says its rollups hold (None: no rollups, or made by another release).
+
+    Rollups live in the DuckDB warehouse: an engine without its connection has none.
+    """
+    if engine.raw is None:
+        return None
+    try:
+        values = engine.raw.execute("SELECT value FROM warehouse_config WHERE key = ?", [CONFIG_KEY]).fetchall()
+    except duckdb.Error:  # not a cxkpi warehouse
+        return None
+    if not values or values[0][0] is None:
+        return None
+    meta: dict[str, Any] = json.loads(values[0][0])
+    if meta.get("format") != FORMAT or meta.get("version") != __version__:
+        return None
+    return meta
+
+
+def _current(meta: dict[str, Any] | None, tz: str, digest: str) -> bool:
+    """The stored rollups are the declared ones, for this zone and these parameters."""
+    if meta is None or meta.get("tz") != tz or meta.get("params") != digest:
+        return False
+    declared = _declared()
+    held = meta.get("rollups", {})
+    return set(held) == set(declared) and all(
+        {k: held[n].get(k) for k in ("source", "dims", "measures")} == d for n, d in declared.items()
+    )
+
+
+def _tables_read(expr: Any) -> set[str]:
+    return {node.name for node in expr.op().find(ops.DatabaseTable)}
+
+
+def _finest() -> dict[str, tuple[str, ...]]:
+    """Each rolled-up source with the union of its rollups' dimensions."""
+    out: dict[str, tuple[str, ...]] = {}
+    for r in ROLLUPS:
+        out[r.source] = tuple(dict.fromkeys([*out.get(r.source, ()), *r.dims]))
+    return out
+
+
+def _sql_type(dtype: Any) -> str:
+    """How a measure is stored: as Ibis types it (DuckDB would keep a sum of flags as a
+    HUGEINT, which reads back as a float)."""
+    return "BIGINT" if dtype.is_integer() else "DOUBLE"
+
+
+def _build_source(engine: Engine, source: str, tz: str, p: Mapping[str, Any]) -> tuple[dict[str, int], set[str]]:
+    """Rebuild the rollups of one source: the raw daily aggregation by all their dimensions
+    once (one scan), then each rollup summed from it. Returns their rows and the tables read."""
+    rollups = [r for r in ROLLUPS if r.source == source]
+    q = KpiQuery(kpis=(), by=_finest()[source], grain=Grain.DAY, tz=tz)
+    expr = expression(engine, SOURCES[source], rollups[0].measures(), q, p)
+    base = quote(f"_rollup_base_{source}")
+    engine.raw.execute(f"CREATE OR REPLACE TEMP TABLE {base} AS {ibis.to_sql(expr, dialect='duckdb')}")
+    rows: dict[str, int] = {}
+    for r in rollups:
+        keys = ", ".join(quote(c) for c in (*r.dims, PERIOD))
+        sums = ", ".join(
+            f"CAST(sum({quote(m.name)}) AS {_sql_type(expr.schema()[m.name])}) AS {quote(m.name)}" for m in r.measures()
+        )
+        engine.raw.execute(
+            f"CREATE OR REPLACE TABLE {quote(r.table)} AS SELECT {keys}, {sums} FROM {base} "
+            f"GROUP BY {keys} ORDER BY {quote(PERIOD)}"
+        )
+        rows[r.name] = int(engine.raw.execute(f"SELECT count(*) FROM {quote(r.table)}").fetchall()[0][0])
+    engine.raw.execute(f"DROP TABLE {base}")
+    return rows, _tables_read(expr)
+
+
+def refresh_rollups(
+    target: Engine | duckdb.DuckDBPyConnection,
+    tz: str,
+    params: Mapping[str, Any] | None = None,
+    tables: Iterable[str] | None = None,
+) -> dict[str, int]:
+    """(Re)build the rollups; returns the rows of each one rebuilt.
+
+    ``tables``: the tables whose rows changed, so only the rollups reading them are
+    rebuilt (None: all). Every rollup is rebuilt when the stored ones were made for
+    another zone, other parameters or another set of declarations. Runs in the caller's
+    transaction, if any (the importer's): it never begins nor commits one.
+    """
+    engine = target if isinstance(target, Engine) else duckdb_engine(target)
+    if engine.raw is None:
+        raise UserError("rollups are stored in the DuckDB warehouse only")
+    tz = check_tz(tz)
+    p = kpi_params.resolve(params)
+    digest = fingerprint(p)
+    meta = stored(engine)
+    changed = set(tables) if tables is not None and meta is not None and _current(meta, tz, digest) else None
+    held: dict[str, Any] = dict(meta["rollups"]) if meta is not None and changed is not None else {}
+    declared = _declared()
+    built: dict[str, int] = {}
+    for source in _finest():
+        mine = [r for r in ROLLUPS if r.source == source]
+        if changed is not None and not any(set(held[r.name]["reads"]) & changed for r in mine):
+            continue
+        rows, reads = _build_source(engine, source, tz, p)
+        for r in mine:
+            held[r.name] = {**declared[r.name], "rows": rows[r.name], "reads": sorted(reads)}
+        built |= rows
+    meta = {"format": FORMAT, "version": __version__, "tz": tz, "params": digest, "rollups": held}
+    engine.raw.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [CONFIG_KEY, json.dumps(meta)])
+    return built
+
+
+def refresh_after_change(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, int]:
+    """Rebuild the rollups reading ``tables`` in the warehouse's reporting zone (default UTC)."""
+    rows = con.execute("SELECT value FROM warehouse_config WHERE key = 'reporting_tz'").fetchall()
+    tz = rows[0][0] if rows and rows[0][0] else "UTC"
+    return refresh_rollups(con, tz, tables=tables)
+
+
+def rollup_expression(
+    engine: Engine, source: Source, measures: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]
+) -> Any:
+    """The aggregation of ``measures`` for ``q`` read from a rollup, with the columns and
+    types of ``engine.expression``; None when no rollup can answer it exactly."""
+    if source.shape is not Shape.EVENTS or source.base is not None or source.latest_only or not measures:
+        return None
+    if any(not m.additive or m.business or m.source != source.name for m in measures):
+        return None
+    filters = source_filters(source, q)  # the user's filters and access scope
+    needed = {*q.by, *filters}
+    meta = stored(engine)
+    if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+        return None
+    held = meta.get("rollups", {})
+    names = {m.name for m in measures}
+    fits = [
+        r for r in ROLLUPS
+        if r.source == source.name and r.name in held and needed <= set(r.dims) and names <= set(held[r.name]["measures"])
+    ]
+    if not fits:
+        return None
+    r = min(fits, key=lambda x: int(held[x.name].get("rows", 0)))
+    t = engine.table(r.table)
+    if q.start:
+        t = t.filter(t[PERIOD] >= q.start)
+    if q.end:
+        t = t.filter(t[PERIOD] <= q.end)
+    t = with_filters(t, filters)
+    if q.grain is Grain.ALL:
+        t = t.mutate(**{PERIOD: ibis.literal("all")})
+    elif q.grain is not Grain.DAY:
+        t = t.mutate(**{PERIOD: t[PERIOD].truncate(IBIS_UNITS[q.grain]).cast("date")})
+    sums = {
+        m.name: t[m.name].sum().cast("int64" if t[m.name].type().is_integer() else "float64") for m in measures
+    }
+    return t.group_by([*q.by, PERIOD]).aggregate(**sums)
