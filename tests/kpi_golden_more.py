@@ -45,7 +45,7 @@ AGENT_KPIS = ("occupancy", "shrinkage", "contacts_per_hour")
 SURVEY_KPIS = ("csat", "csat_mean", "nps", "ces", "survey_response_rate")
 QUALITY_KPIS = ("quality_score", "evaluation_coverage")
 CUSTOMER_KPIS = ("churn_rate", "retention_rate", "engagement_rate", "clv")
-FINANCE_KPIS = ("net_cash_flow", "delinquency_rate", "delinquency_rate_balance")
+FINANCE_KPIS = ("net_cash_flow", "cost_per_contact", "delinquency_rate", "delinquency_rate_balance")
 MORE_KPIS = ("repeat_contact_rate", *CASE_KPIS, *AGENT_KPIS, *SURVEY_KPIS, *QUALITY_KPIS, *CUSTOMER_KPIS, *FINANCE_KPIS)
 
 
@@ -301,6 +301,16 @@ CASH = [
     flow("2026-04-01", "in", "fees", 50, "A"),
 ]
 
+# COST_CONTACTS: answered contacts beside CASH's outflows (cost per contact), UTC.
+COST_CONTACTS = [
+    contact("p1", "phone", "2026-03-02T09:00:00Z", wait=10, talk=60, team="A"),
+    contact("p2", "phone", "2026-03-02T10:00:00Z", wait=10, talk=60, team="A"),
+    contact("p3", "phone", "2026-03-02T11:00:00Z", end_after=40, team="A"),  # abandoned: not answered
+    contact("p4", "email", "2026-03-03T09:00:00Z", wait=100, talk=60, team="B"),
+    contact("p5", "chat", "2026-03-31T23:30:00Z", wait=5, talk=60, team="B"),  # 04-01 01:30 in Paris
+    contact("p6", "phone", "2026-04-02T09:00:00Z", wait=10, talk=60, team="C"),  # team C has no cash flow
+]
+
 # LOANS: snapshots; each period looks at its latest snapshot date only.
 LOANS = [
     loan("L1", "2026-03-15", 1000, 100), loan("L2", "2026-03-15", 2000, 60),  # earlier March snapshot: ignored for March
@@ -328,6 +338,7 @@ DATASETS_MORE: dict[str, Tables] = {
     "customers": {"customers": CUSTOMERS, "contacts": CUSTOMER_CONTACTS, "customer_revenue": REVENUE},
     "customers_edge": {"customers": CUSTOMERS_EDGE},
     "cash": {"cashflows": CASH},
+    "cost": {"cashflows": CASH, "contacts": COST_CONTACTS},
     "loans": {"loans": LOANS},
 }
 
@@ -802,6 +813,25 @@ case(
     dict(team="B", net_cash_flow=-300.0),  # 200 - 500; team A has no flow in the range: no row
 )
 
+# ===================================================================== cost per contact (outflows / answered)
+case(
+    "finance", "cost_month", "cost", Q(["cost_per_contact"], grain=Grain.MONTH),
+    dict(period="2026-03", cost_per_contact=1700 / 4),  # out 600 + 600 + 500 / answered p1 p2 p4 p5 (p3 abandoned)
+    dict(period="2026-04", cost_per_contact=0.0),  # no outflow in April / answered p6
+)
+case(
+    "finance", "cost_by_team", "cost", Q(["cost_per_contact"], by=("team",)),
+    dict(team="A", cost_per_contact=600.0),  # 1200 / p1 p2
+    dict(team="B", cost_per_contact=250.0),  # 500 / p4 p5
+    dict(team="C", cost_per_contact=NA),  # no cash flow of team C at all: its cost is unknown, not 0
+)
+case(
+    "finance", "cost_month_paris", "cost", Q(["cost_per_contact"], grain=Grain.MONTH, tz=PARIS),
+    # p5 answers on 04-01 in Paris: March = 1700 / 3; April = 0 / (p5, p6)
+    dict(period="2026-03", cost_per_contact=1700 / 3),
+    dict(period="2026-04", cost_per_contact=0.0),
+)
+
 # ===================================================================== loans (the period's latest snapshot)
 DELQ = ("delinquency_rate", "delinquency_rate_balance")
 case(
@@ -968,6 +998,7 @@ REDERIVE: dict[str, Any] = {
     "engagement_rate": _div("engaged_customers", "active_customers"),
     "clv": _clv,
     "net_cash_flow": _net,
+    "cost_per_contact": _div("cash_out", "answered"),
     "delinquency_rate": _div("loans_delinquent", "loans_live"),
     "delinquency_rate_balance": _div("balance_delinquent", "balance_live"),
 }

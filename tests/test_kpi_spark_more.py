@@ -50,6 +50,7 @@ SPARK_CASES = [
     "coverage_weeks_paris",  # ISO weeks in Paris
     "customers_months",  # churn, retention, engagement
     "clv_quarter_by_segment",  # months rolled up to a quarter
+    "cost_month_paris",  # cash flows by date beside contacts by local time
     "cash_months_paris",  # dates without a zone
     "cash_by_category",
 ]
