@@ -20,12 +20,13 @@ demo: $(STAMP)
 	$(BIN)/cxkpi --db $(DB) tables
 	$(BIN)/cxkpi --db $(DB) kpi contacts_offered service_level abandon_rate asa aht fcr csat nps --by channel
 	@echo "Explore: .venv/bin/cxkpi kpis | .venv/bin/cxkpi kpi service_level --by channel --grain month | .venv/bin/cxkpi explain fcr"
-	@echo "The web dashboard (cxkpi serve) is not in this release yet; README.md says what is."
+	@echo "The web panel: .venv/bin/cxkpi --db $(DB) serve, then http://127.0.0.1:8000 (user admin, password printed above)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 
 docs: $(STAMP)
