@@ -51,7 +51,7 @@ def is_loopback(host: str) -> bool:
 
 def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | None = None) -> FastAPI:
     """The ASGI application serving ``db`` (opened now, closed at shutdown)."""
-    from cxkpi.dashboard.views import STATIC_DIR, PLOTLY_JS, router as pages
+    from cxkpi.dashboard.views import PLOTLY_JS, STATIC_DIR, api_router as overview_api, router as pages
 
     wh = warehouse or Warehouse(db)
     srv = Server(warehouse=wh, security=Security(wh, secure_cookies=secure_cookies))
@@ -69,6 +69,7 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
     )
     app.state.server = srv
     app.include_router(router)
+    app.include_router(overview_api)
     app.include_router(pages)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

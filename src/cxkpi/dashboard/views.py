@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxkpi.access.scope import OutOfScope
 from cxkpi.access.users import Role, set_lang
-from cxkpi.api.deps import Server, page_caller, server
+from cxkpi.api.deps import Server, caller, page_caller, server
 from cxkpi.api.queries import QueryArgs, build_query, drill_frame, kpi_frame, period_range
 from cxkpi.api.security import LOGIN_COOKIE, SESSION_COOKIE, Principal
 from cxkpi.config import UserError
@@ -49,6 +49,7 @@ EXPORT_ROWS = 10_000
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["api"])
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,46 @@ def overview(request: Request, who: Principal = Depends(page_caller), srv: Serve
         return resp
     return _render(request, who, view, "overview.html", "overview", words(view.lang)["period"], srv, sections=sections,
                    export={fmt: "?" + view.params(export=fmt, table="overview") for fmt in ("csv", "xlsx")})
+
+
+@api_router.get("/overview")
+def overview_api(
+    request: Request,
+    grain: Annotated[str, Query(pattern="^(day|week|month|quarter|year|custom)$")] = "month",
+    date_: Annotated[str | None, Query(alias="date", max_length=10, description="A day of the period (default: the latest data).")] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10, description="First day of a custom range.")] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10, description="Last day of a custom range.")] = None,
+    channel: Annotated[str | None, Query(max_length=100)] = None,
+    team: Annotated[str | None, Query(max_length=100)] = None,
+    site: Annotated[str | None, Query(max_length=100)] = None,
+    lang: Annotated[str, Query(pattern="^(en|fr)$")] = "en",
+    who: Principal = Depends(caller),
+    srv: Server = Depends(server),
+) -> dict[str, Any]:
+    """The overview page's figures: the five dimensions, each KPI's value, target, status and trend."""
+    view = _view(request, who, srv)
+    names = tuple(n for s in DIMENSIONS for n in s.kpis)
+    current, series = _figures(srv, who, view, names)
+    row = records(current)[0] if len(current) else {}
+    trend = records(series) if len(series) else []
+    sections = []
+    for s in DIMENSIONS:
+        items = []
+        for n in s.kpis:
+            k = KPIS[n]
+            if not who.scope.kpi_allowed(k):
+                continue
+            items.append({
+                "name": n, "label": k.label(view.lang), "unit": k.unit.value, "direction": k.direction.value,
+                "value": row.get(n), "target": row.get(f"{n}_target"), "status": row.get(f"{n}_status"),
+                "available": n in current.columns,
+                "trend": [{"period": r[PERIOD], "value": r.get(n)} for r in trend] if n in series.columns else [],
+            })
+        if items:
+            sections.append({"key": s.key, "title": s.title(view.lang), "kpis": items})
+    return {"period": {"grain": view.grain, "from": view.start.isoformat(), "to": view.end.isoformat(), "label": view.title(),
+                       "trend_grain": view.trend_grain.value},
+            "filters": {d: v[0] for d, v in view.filters.items()}, "sections": sections}
 
 
 @router.get("/dimension/{key}")
