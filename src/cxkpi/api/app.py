@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -98,11 +98,11 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return error_response(request, 400, str(exc))
 
     @app.exception_handler(OutOfScope)
     async def out_of_scope(request: Request, exc: OutOfScope) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=403)
+        return error_response(request, 403, str(exc))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -118,14 +118,29 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return error_response(request, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+        return error_response(request, 500, "internal error")
 
     return app
+
+
+def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """JSON ``{"detail": ...}`` for the API; a small page in the reader's language for browsers."""
+    if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    from cxkpi.dashboard.i18n import words
+    from cxkpi.dashboard.views import templates
+
+    lang = request.query_params.get("lang", "en")
+    w = words(lang)
+    title = {403: w["out_of_scope"], 404: w["not_found"]}.get(status, w["error"] if status >= 500 else "")
+    html = templates.get_template("error.html").render(lang=lang, status=status, title=title,
+                                                       message=message if status < 500 else "")
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def serve(db: Path, host: str, port: int) -> None:

@@ -188,9 +188,19 @@ def imports_upload(
         path = Path(folder) / name
         with path.open("wb") as f:
             shutil.copyfileobj(file.file, f)
-        report = srv.run_import(table, path, mapping, source_tz, rejects_dir=Path(folder))
+        try:
+            report = srv.run_import(table, path, mapping, source_tz, rejects_dir=Path(folder))
+        except UserError as exc:  # name the uploaded file, not the server's temporary copy
+            raise UserError(str(exc).replace(str(path), name).replace(folder, "")) from None
+    with srv.warehouse.writer() as con:
+        # the log and the rejects name the uploaded file, not the server's temporary copy; as for a
+        # file imported twice from the command line, the rejects of an upload are those of its latest import
+        con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ? AND import_id <> ?", [table, name, report["import_id"]])
+        con.execute("UPDATE rejects SET file = ? WHERE import_id = ?", [name, report["import_id"]])
+        con.execute("UPDATE import_log SET file = ?, rejects_file = NULL WHERE import_id = ?", [name, report["import_id"]])
     srv.security.audit("import", who.user.username, f"{table} {name}: {report['accepted']} accepted, {report['rejected']} rejected",
                        None)
+    report["file"] = name
     report["rejects_file"] = None  # the upload's folder is gone: rejects are in the rejects table
     return report
 
@@ -200,10 +210,14 @@ def imports_list(limit: Limit = 100, offset: Offset = 0, who: Principal = Depend
     """The import log, newest first (admin, manager)."""
     with srv.warehouse.reader() as (_, cur):
         total = cur.execute("SELECT count(*) FROM import_log").fetchall()[0][0]
-        rel = cur.execute(
-            "SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]
-        ).fetch_df()
-    return Page(rows=records(rel), limit=limit, offset=offset, total=int(total))
+        rows = _dicts(cur.execute("SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]))
+    return Page(rows=rows, limit=limit, offset=offset, total=int(total))
+
+
+def _dicts(cur: Any) -> list[dict[str, Any]]:
+    """The rows of an executed query as dicts (no DataFrame: duckdb's ``fetch_df`` warns under pandas 3.1)."""
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 @router.get("/rejects", response_model=Page)
@@ -227,10 +241,9 @@ def rejects_list(
     base = f"FROM rejects r WHERE {' AND '.join(where)}"
     with srv.warehouse.reader() as (_, cur):
         total = cur.execute(f"SELECT count(*) {base}", values).fetchall()[0][0]
-        frame = cur.execute(
-            f"SELECT r.* {base} ORDER BY r.import_id DESC, r.line LIMIT ? OFFSET ?", [*values, limit, offset]
-        ).fetch_df()
-    return Page(rows=records(frame), limit=limit, offset=offset, total=int(total))
+        rows = _dicts(cur.execute(
+            f"SELECT r.* {base} ORDER BY r.import_id DESC, r.line LIMIT ? OFFSET ?", [*values, limit, offset]))
+    return Page(rows=rows, limit=limit, offset=offset, total=int(total))
 
 
 @router.get("/audit", response_model=Page)

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from cxkpi.kpi.calendar import Calendar, parse_calendar
 from cxkpi.warehouse.connection import open_warehouse
 from cxkpi.warehouse.control import control_file
 from cxkpi.warehouse.engines import Engine, duckdb_engine
@@ -40,7 +41,10 @@ class Warehouse:
         self._write = threading.Lock()
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self.version = 0  # bumped after every write: cached results are per version
+        self._facts: dict[Any, Any] = {}
+        # the data version: even when stable, odd while a write is under way (nothing is
+        # cached then); bumped before and after every write
+        self.version = 0
         self.control_secret = secrets.token_urlsafe(32)
 
     def close(self) -> None:
@@ -48,53 +52,83 @@ class Warehouse:
 
     @contextmanager
     def reader(self) -> Iterator[tuple[Engine, duckdb.DuckDBPyConnection]]:
-        """A cursor of its own (one consistent snapshot) and an engine on it."""
+        """A cursor of its own in a read transaction (one consistent snapshot) and an engine on it.
+
+        The snapshot is taken while the data version stays put, so the facts the engine
+        remembers (shared by the requests of that version) always describe that version.
+        """
         cur = self.con.cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
-            yield duckdb_engine(cur), cur
+            while True:
+                version = self.version
+                cur.execute("BEGIN TRANSACTION")
+                if self.version == version:
+                    break
+                cur.execute("ROLLBACK")
+            facts = self._facts if version % 2 == 0 else {}
+            try:
+                yield duckdb_engine(cur, facts), cur
+            finally:
+                cur.execute("ROLLBACK")
         finally:
             cur.close()
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The one writer at a time; readers keep reading meanwhile."""
+        """The one writer at a time; readers keep reading their snapshot meanwhile."""
         with self._write:
+            self._bump()
             cur = self.con.cursor()
             try:
                 cur.execute("SET TimeZone = 'UTC'")
                 yield cur
             finally:
                 cur.close()
-                self.changed()
+                self._bump()
 
-    def changed(self) -> None:
+    def _bump(self) -> None:
         with self._cache_lock:
             self.version += 1
             self._cache.clear()
+            self._facts = {}
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per data version and key (results are immutable frames)."""
-        full = (self.version, *key)
+        """``compute()`` once per data version and key (results are immutable frames).
+
+        A result is kept only if no write began or ended while it was computed.
+        """
+        version = self.version
+        full = (version, *key)
         with self._cache_lock:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
         value = compute()
         with self._cache_lock:
-            if full[0] == self.version:
+            if version % 2 == 0 and self.version == version:
                 self._cache[full] = value
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         return value
 
     def reporting_tz(self) -> str:
-        with self.reader() as (_, cur):
-            return config_value(cur, "reporting_tz") or "UTC"
+        def load() -> str:
+            with self.reader() as (_, cur):
+                return config_value(cur, "reporting_tz") or "UTC"
 
-    def calendar_yaml(self) -> str | None:
-        with self.reader() as (_, cur):
-            return config_value(cur, "calendar")
+        tz: str = self.cached(("reporting_tz",), load)
+        return tz
+
+    def calendar(self, zone: str) -> Calendar | None:
+        """The warehouse's business-hours calendar, parsed once per data version (one object: a cache key)."""
+        def load() -> Calendar | None:
+            with self.reader() as (_, cur):
+                text = config_value(cur, "calendar")
+            return parse_calendar(text, zone, "warehouse calendar") if text else None
+
+        cal: Calendar | None = self.cached(("calendar", zone), load)
+        return cal
 
     def publish(self, url: str) -> None:
         """Write the control file (owner-only) so that ``cxkpi import`` can find this server."""

@@ -385,7 +385,7 @@ def overview(request: Request, who: Principal = Depends(page_caller), srv: Serve
     frames = {"overview": current}
     if (resp := _maybe_export(request, who, srv, view, frames, "overview")) is not None:
         return resp
-    return _render(request, who, view, "overview.html", "overview", words(view.lang)["period"], srv, sections=sections,
+    return _render(request, who, view, "overview.html", "overview", NAV[0].title(view.lang), srv, sections=sections,
                    export={fmt: "?" + view.params(export=fmt, table="overview") for fmt in ("csv", "xlsx")})
 
 
@@ -570,11 +570,13 @@ def drill_page(
     grain = Grain(drill_grain) if drill_grain and period else Grain.ALL
     q = KpiQuery(kpis=(name,), grain=grain, start=view.trend_start if grain is not Grain.ALL else view.start, end=view.end,
                  tz=srv.warehouse.reporting_tz(), filters={d: v for d, v in filters.items() if d in k.dimensions} or None)
-    limit = EXPORT_ROWS if request.query_params.get("export") else DRILL_PAGE
+    limit = EXPORT_ROWS if request.query_params.get("export") else DRILL_PAGE + 1  # one more: is there a next page
     offset = 0 if request.query_params.get("export") else page * DRILL_PAGE
     frame = drill_frame(srv.warehouse, who, name, group, period if grain is not Grain.ALL else None, q, limit, offset)
     if (resp := _maybe_export(request, who, srv, view, {"rows": frame}, f"drill-{name}")) is not None:
         return resp
+    has_next = len(frame) > DRILL_PAGE and not request.query_params.get("export")
+    frame = frame.iloc[:DRILL_PAGE] if has_next else frame
     cols = [c for c in frame.columns]
     rows = [[("" if v is None else str(v)) for v in r.values()] for r in records(frame)]
     base = {"where": list(where or []), "period": period, "drill_grain": drill_grain}
@@ -582,6 +584,6 @@ def drill_page(
         qs = view.params() + "&" + urlencode({k2: v for k2, v in {**base, **extra}.items() if v is not None}, doseq=True)
         return f"/drill/{name}?{qs}"
     return _render(request, who, view, "drill.html", "", k.label(view.lang), srv, k=k, cols=cols, rows=rows,
-                   group=group, period=period, page=page, has_next=len(frame) == DRILL_PAGE,
+                   group=group, period=period, page=page, has_next=has_next,
                    prev_link=link(page=page - 1) if page > 0 else None, next_link=link(page=page + 1),
                    export={fmt: link(export=fmt, table="rows") for fmt in ("csv", "xlsx")})

@@ -121,7 +121,8 @@ def _extra_dimensions(engine: Engine, k: Kpi, columns: dict[str, list[str]]) -> 
     extra: set[str] = set()
     for table in {SOURCES[m.source].table for m in measures_of([k.name])}:
         if table not in columns:
-            columns[table] = list(engine.table(table).columns) if engine.has_table(table) else []
+            columns[table] = engine.fact(
+                ("columns", table), lambda: list(engine.table(table).columns) if engine.has_table(table) else [])
         known = {*TABLES[table].names, *DERIVED_COLUMNS.get(table, ())}
         extra |= {c for c in columns[table] if c not in known and not c.startswith("_")}
     return extra
@@ -179,9 +180,12 @@ def _context(engine: Engine, source: Source, q: KpiQuery, business: bool) -> dic
     and for business-time measures the calendar's open days over the data's span."""
     ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain, "business": business}
     if source.name == "contacts":
-        t = engine.table("contacts")
-        latest = engine.epoch_us(t.created_at).max().execute()
-        ctx["data_end_us"] = int(latest) if latest is not None and not pd.isna(latest) else 0
+        def data_end() -> int:
+            t = engine.table("contacts")
+            latest = engine.epoch_us(t.created_at).max().execute()
+            return int(latest) if latest is not None and not pd.isna(latest) else 0
+
+        ctx["data_end_us"] = engine.fact(("data_end_us",), data_end)
     if business:
         cal = q.calendar or default_calendar(q.tz)
         first, last = _business_span(engine, source, cal.timezone, q)
@@ -263,7 +267,12 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     if rest:
         expr = expression(engine, source, rest, q, p)
         raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
-        df = raw if df is None else df.merge(raw, on=keys, how="outer")
+        if df is None:
+            df = raw
+        elif df.empty and raw.empty:  # pandas cannot merge empty Arrow-backed keys
+            df = pd.concat([df, raw.drop(columns=keys)], axis=1)
+        else:
+            df = df.merge(raw, on=keys, how="outer")
     assert df is not None
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])
@@ -349,6 +358,12 @@ def _timestamp_columns(table: str) -> list[str]:
 
 def _local_span(engine: Engine, table: str, cols: list[str], zone: ZoneInfo) -> tuple[date, date] | None:
     """Local dates of the earliest and latest values of ``cols`` in ``table`` (None: no value)."""
+    span: tuple[date, date] | None = engine.fact(("span", table, tuple(cols), str(zone)),
+                                                 lambda: _query_span(engine, table, cols, zone))
+    return span
+
+
+def _query_span(engine: Engine, table: str, cols: list[str], zone: ZoneInfo) -> tuple[date, date] | None:
     t = engine.table(table)
     lows = [t[c].min() for c in cols]
     highs = [t[c].max() for c in cols]

@@ -93,6 +93,11 @@ def stored(engine: Engine) -> dict[str, Any] | None:
     """
     if engine.raw is None:
         return None
+    meta: dict[str, Any] | None = engine.fact(("rollups",), lambda: _read_stored(engine))
+    return meta
+
+
+def _read_stored(engine: Engine) -> dict[str, Any] | None:
     try:
         values = engine.raw.execute("SELECT value FROM warehouse_config WHERE key = ?", [CONFIG_KEY]).fetchall()
     except duckdb.Error:  # not a cxkpi warehouse
@@ -191,6 +196,7 @@ def refresh_rollups(
         built |= rows
     meta = {"format": FORMAT, "version": __version__, "tz": tz, "params": digest, "rollups": held}
     engine.raw.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [CONFIG_KEY, json.dumps(meta)])
+    engine.facts.clear()  # the facts this engine remembered (rollup tables, their metadata) changed
     return built
 
 

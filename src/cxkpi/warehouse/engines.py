@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -68,16 +68,32 @@ class Engine:
     _local: Callable[[Any, str], Any]
     _epoch_us: Callable[[Any], Any]
     raw: Any = None  # the DuckDB connection, when the engine is DuckDB
+    # facts about the data (latest timestamps, spans, columns...): a server shares one dict per
+    # data version between its requests; otherwise each engine has its own
+    facts: dict[Any, Any] = field(default_factory=dict)
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> Any:
-        return self.backend.table(name)
+        if name not in self._tables:
+            self._tables[name] = self.backend.table(name)
+        return self._tables[name]
 
     def has_table(self, name: str) -> bool:
-        try:
-            self.backend.table(name)
-        except Exception:  # each backend raises its own "not found"
-            return False
-        return True
+        def look() -> bool:
+            try:
+                self.table(name)
+            except Exception:  # each backend raises its own "not found"
+                return False
+            return True
+
+        found: bool = self.fact(("has_table", name), look)
+        return found
+
+    def fact(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per data version (see ``facts``)."""
+        if key not in self.facts:
+            self.facts[key] = compute()
+        return self.facts[key]
 
     def local_time(self, ts: Any, tz: str) -> Any:
         """Naive wall-clock timestamp of a UTC timestamp expression in zone ``tz``."""
@@ -92,14 +108,15 @@ class Engine:
         return (self.epoch_us(end) - self.epoch_us(start)).cast("float64") / 1_000_000.0
 
 
-def duckdb_engine(con: duckdb.DuckDBPyConnection) -> Engine:
-    """The embedded engine over an open warehouse connection."""
+def duckdb_engine(con: duckdb.DuckDBPyConnection, facts: dict[Any, Any] | None = None) -> Engine:
+    """The embedded engine over an open warehouse connection (``facts``: see ``Engine.facts``)."""
     return Engine(
         kind=EngineKind.DUCKDB,
         backend=ibis.duckdb.from_connection(con),
         _local=lambda ts, tz: _duck_local(tz, ts),
         _epoch_us=_duck_epoch_us,
         raw=con,
+        facts={} if facts is None else facts,
     )
 
 
