@@ -13,9 +13,14 @@ interpreter start-up or imports); ``cpu`` is the process CPU time of the same sp
 threads: DuckDB uses every core, pandas one); peak RSS is the child's own maximum (wait4).
 
   cxkpi       cxkpi.kpi.compute(duckdb_engine(con), KpiQuery(...)), read-only connection,
-              over the SPEC §3 KPIs of the workload (the ones pandas implements);
-  cxkpi_full  the same over the whole catalogue of the workload, extensions included
-              (business-hours variants, sentiment...); no pandas counterpart;
+              over the SPEC §3 KPIs of the workload (the ones pandas implements), as the
+              dashboard runs it: additive measures read from the daily rollups (kpi.rollups),
+              the others (quantiles, repeat customers, backlog...) from the raw rows;
+  cxkpi_raw   the same with use_rollups=False: every measure from the raw rows;
+  cxkpi_rollup the KPIs of the workload that the rollups answer whole (counts, rates, means:
+              a dashboard page without percentiles), rollups on;
+  cxkpi_full  the whole catalogue of the workload, extensions included (business-hours
+              variants, sentiment...), rollups on; no pandas counterpart;
   pandas      bench/pandas_kpis.py: the same SPEC §3 definitions in straightforward pandas
               (columns loaded through Arrow, tz_convert, flags, groupby, linear quantiles, its
               own FCR windows by sort + shift, the backlog as a loop over period ends);
@@ -26,18 +31,24 @@ threads: DuckDB uses every core, pandas one); peak RSS is the child's own maximu
               decompressed, and the result is one row: a floor for any engine that must look at
               that data once (no grouping, no join, no window, no time-zone conversion).
 
-cxkpi and pandas results are asserted equal (every KPI of every group, 1e-6 relative) after
-the first round and before any further timing or report. Also measured: the demo build
-(time, peak RSS), the import-time cost of the derived FCR columns (``refresh_next_inbound``
-on a copy of the warehouse, from cleared columns, then again when already up to date), and a
-profile of cxkpi: wall and CPU per source inside one compute() call, the Python part outside
-the SQL, and DuckDB's per-operator times (JSON profiling) of each source's query.
+cxkpi and pandas results are asserted equal (every KPI of every group, 1e-6 relative), and
+cxkpi with and without rollups too (1e-12 relative: float sums differ only by the order of
+additions), after the first round and before any further timing or report. Also measured:
+the demo build (time, peak RSS), the import-time cost of the derived FCR columns
+(``refresh_next_inbound`` on a copy of the warehouse, from cleared columns, then again when
+already up to date), the cost of rebuilding the rollups (``refresh_rollups`` on a copy: all
+of them, then those a contact import and a survey import rebuild, inside a transaction as
+the importer does), and a profile of cxkpi_raw: wall and CPU per source inside one
+compute() call, the Python part outside the SQL, and DuckDB's per-operator times (JSON
+profiling) of each source's query.
 
 Usage:
   python bench/kpi_catalogue.py [--scale 20] [--repeat N] [--db EXISTING.duckdb] [--keep] [--no-profile]
-  python bench/kpi_catalogue.py --check        # scale 0.05: cxkpi == pandas on 7 (by, grain) queries
+                               [--no-derived] [--no-rollup-refresh]
+  python bench/kpi_catalogue.py --check        # scale 0.05: cxkpi == pandas == cxkpi_raw on 7 (by, grain) queries
 Writes bench/out/kpi_catalogue.json (scale 20) or bench/out/kpi_catalogue-s<scale>.json.
-Goals: cxkpi >= 10x faster than pandas, within 3x of the raw scan, peak RSS < 4096 MB.
+Goals: cxkpi >= 10x faster than pandas, within 3x of the raw scan, peak RSS < 4096 MB; the
+KPIs the rollups answer whole in under 1 s.
 """
 
 from __future__ import annotations
@@ -57,7 +68,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 TZ = "Europe/Paris"
 WORKLOADS = {"channel": ("channel", "day"), "agent_id": ("agent_id", "month")}
-GOALS = {"cxkpi_vs_pandas_max": 0.1, "cxkpi_vs_raw_max": 3.0, "peak_mb_max": 4096}
+GOALS = {"cxkpi_vs_pandas_max": 0.1, "cxkpi_vs_raw_max": 3.0, "peak_mb_max": 4096, "rollup_kpis_s_max": 1.0}
 
 _CONTACTS = ["contact_id", "channel", "direction", "outcome", "created_at", "answered_at", "ended_at", "wrap_seconds",
              "customer_id", "next_inbound_at", "transferred", "converted", "case_id"]
@@ -98,7 +109,17 @@ def kpi_lists(dim: str) -> tuple[list[str], list[str], list[str]]:
     return spec, full, [k for k in full if k not in pandas_kpis.KPIS]
 
 
-def worker_cxkpi(db: str, dim: str, grain: str, kpis: list[str], out: str | None) -> dict[str, Any]:
+def rollup_kpis(kpis: list[str]) -> list[str]:
+    """The KPIs the rollups answer whole: every measure additive, without business time, of a rolled-up source."""
+    from cxkpi.kpi.catalogue import KPIS, MEASURES
+    from cxkpi.kpi.rollups import ROLLUPS
+
+    sources = {r.source for r in ROLLUPS}
+    ok = (lambda m: m.additive and not m.business and m.source in sources)
+    return [k for k in kpis if all(ok(MEASURES[m]) for m in KPIS[k].measures)]
+
+
+def worker_cxkpi(db: str, dim: str, grain: str, kpis: list[str], out: str | None, raw: bool = False) -> dict[str, Any]:
     from cxkpi.kpi import KpiQuery, compute
     from cxkpi.kpi.model import Grain
     from cxkpi.warehouse import open_warehouse
@@ -106,7 +127,8 @@ def worker_cxkpi(db: str, dim: str, grain: str, kpis: list[str], out: str | None
 
     t0, c0 = time.perf_counter(), time.process_time()
     con = open_warehouse(db, read_only=True)
-    frame = compute(duckdb_engine(con), KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ))
+    q = KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ, use_rollups=not raw)
+    frame = compute(duckdb_engine(con), q)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     con.close()
     if out:
@@ -179,6 +201,58 @@ def worker_derived(db: str, work: str) -> dict[str, Any]:
             "rows_with_next_inbound": set_rows}
 
 
+def worker_rollups(db: str, work: str) -> dict[str, Any]:
+    """Cost of rebuilding the rollups, on a copy: all of them, then what a contact import and a
+    survey import rebuild (each in a transaction, as the importer runs it), and their sizes."""
+    from cxkpi.kpi.rollups import refresh_rollups
+    from cxkpi.warehouse import open_warehouse
+
+    copy = Path(work) / "rollups-copy.duckdb"
+    shutil.copyfile(db, copy)
+    out: dict[str, Any] = {}
+    try:
+        con = open_warehouse(copy)
+        for label, tables in (("full", None), ("contacts_import", ("contacts", "cases")), ("surveys_import", ("surveys",))):
+            con.execute("BEGIN TRANSACTION")
+            t0, c0 = time.perf_counter(), time.process_time()
+            rows = refresh_rollups(con, TZ, tables=tables)
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+            t0 = time.perf_counter()
+            con.execute("COMMIT")
+            out[label] = {"seconds": seconds, "cpu_seconds": cpu, "commit_s": time.perf_counter() - t0, "rollups": rows}
+        con.execute("CHECKPOINT")
+        con.close()
+        out["warehouse_mb_with_rollups"] = round(copy.stat().st_size / 1e6, 1)
+        con = open_warehouse(copy)
+        for r in out["full"]["rollups"]:
+            con.execute(f"DROP TABLE rollup_{r}")
+        con.execute("CHECKPOINT")
+        con.close()
+        out["warehouse_mb_without_rollups"] = round(copy.stat().st_size / 1e6, 1)
+    finally:
+        copy.unlink(missing_ok=True)
+        Path(str(copy) + ".wal").unlink(missing_ok=True)
+    return out
+
+
+def ensure_rollups(db: Path) -> bool:
+    """Build the rollups in place when the warehouse has none for TZ (made by an older cxkpi); True if built."""
+    from cxkpi.kpi import params as kpi_params
+    from cxkpi.kpi.rollups import fingerprint, refresh_rollups, stored
+    from cxkpi.warehouse import open_warehouse
+    from cxkpi.warehouse.engines import duckdb_engine
+
+    con = open_warehouse(db)
+    try:
+        meta = stored(duckdb_engine(con))
+        if meta is not None and meta["tz"] == TZ and meta["params"] == fingerprint(kpi_params.resolve(None)):
+            return False
+        refresh_rollups(con, TZ)
+        return True
+    finally:
+        con.close()
+
+
 def _operators(node: Any, acc: dict[str, float]) -> None:
     """Sum DuckDB's per-operator times (JSON profiling output) by operator type (scans by table)."""
     if isinstance(node, list):
@@ -214,7 +288,7 @@ def _scanned(node: Any, acc: dict[str, set[str]]) -> None:
 
 
 def worker_profile(db: str, dim: str, grain: str, kpis: list[str], work: str) -> dict[str, Any]:
-    """cxkpi per source, inside one compute() call (engine._aggregate and check_query wrapped
+    """cxkpi_raw per source, inside one compute() call (engine._aggregate and check_query wrapped
     with wall and process-CPU timers; the rest is merge, KPI values and labels in Python), then
     each source's query once more with DuckDB's JSON profiling for its top operators."""
     import ibis
@@ -230,7 +304,7 @@ def worker_profile(db: str, dim: str, grain: str, kpis: list[str], work: str) ->
 
     con = open_warehouse(db, read_only=True)
     engine = duckdb_engine(con)
-    q = KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ)
+    q = KpiQuery(kpis=tuple(kpis), by=(dim,), grain=Grain(grain), tz=TZ, use_rollups=False)
     timings: dict[str, dict[str, float]] = {}
 
     def timed(name_of: Any, fn: Any) -> Any:
@@ -299,17 +373,20 @@ def child_main(argv: list[str]) -> None:
     ap.add_argument("--kpis", default="")
     ap.add_argument("--out")
     ap.add_argument("--work")
+    ap.add_argument("--raw", action="store_true", help="cxkpi: use_rollups=False")
     a = ap.parse_args(argv)
     kpis = [k for k in a.kpis.split(",") if k]
     dim, grain = WORKLOADS[a.workload] if a.workload else ("", "")
     if a.worker == "cxkpi":
-        res = worker_cxkpi(a.db, dim, grain, kpis, a.out)
+        res = worker_cxkpi(a.db, dim, grain, kpis, a.out, raw=a.raw)
     elif a.worker == "pandas":
         res = worker_pandas(a.db, dim, grain, kpis, a.out)
     elif a.worker == "raw_scan":
         res = worker_raw(a.db, a.workload)
     elif a.worker == "derived":
         res = worker_derived(a.db, a.work)
+    elif a.worker == "rollups":
+        res = worker_rollups(a.db, a.work)
     elif a.worker == "profile":
         res = worker_profile(a.db, dim, grain, kpis, a.work)
     else:
@@ -350,7 +427,7 @@ def warm(path: Path) -> None:
             pass
 
 
-def compare(a: Any, b: Any, dim: str, kpis: list[str], rtol: float = 1e-6) -> list[str]:
+def compare(a: Any, b: Any, dim: str, kpis: list[str], rtol: float = 1e-6, atol: float = 1e-9) -> list[str]:
     """Differences between two KPI frames (cxkpi, pandas): group sets and every KPI value."""
     import numpy as np
 
@@ -366,7 +443,7 @@ def compare(a: Any, b: Any, dim: str, kpis: list[str], rtol: float = 1e-6) -> li
     for k in kpis:
         x = m[f"{k}_cx"].astype("float64").to_numpy(na_value=np.nan)
         y = m[f"{k}_pd"].astype("float64").to_numpy(na_value=np.nan)
-        same = (np.isnan(x) & np.isnan(y)) | np.isclose(x, y, rtol=rtol, atol=1e-9)
+        same = (np.isnan(x) & np.isnan(y)) | np.isclose(x, y, rtol=rtol, atol=atol)
         if not same.all():
             rows = m.loc[~same, [dim, "period", f"{k}_cx", f"{k}_pd"]].head(3).to_dict("records")
             problems.append(f"{k}: {int((~same).sum())} of {len(m)} groups differ, e.g. {rows}")
@@ -405,7 +482,8 @@ def table_rows(db: Path) -> dict[str, int]:
 
 
 def check(db: Path | None, work: Path) -> int:
-    """cxkpi == pandas on the workloads and a few more (dimension, grain) pairs; exit code."""
+    """cxkpi == pandas, and cxkpi with rollups == without, on the workloads and a few more
+    (dimension, grain) pairs; exit code."""
     quiet()
     import duckdb
     import pandas as pd  # noqa: F401
@@ -428,13 +506,16 @@ def check(db: Path | None, work: Path) -> int:
         if grain == "day":
             spec = [k for k in spec if k != "evaluation_coverage"]
         con = open_warehouse(db, read_only=True)
-        cx = compute(duckdb_engine(con), KpiQuery(kpis=tuple(spec), by=(dim,), grain=Grain(grain), tz=TZ))
+        q = KpiQuery(kpis=tuple(spec), by=(dim,), grain=Grain(grain), tz=TZ)
+        cx = compute(duckdb_engine(con), q)
+        cx_raw = compute(duckdb_engine(con), KpiQuery(kpis=q.kpis, by=q.by, grain=q.grain, tz=TZ, use_rollups=False))
         con.close()
         raw = duckdb.connect(str(db), read_only=True)
         raw.execute("SET TimeZone = 'UTC'")
         pdf = pandas_kpis.compute(raw, spec, [dim], grain, TZ)
         raw.close()
         problems = compare(cx, pdf, dim, spec)
+        problems += [f"rollups vs raw: {p}" for p in compare(cx, cx_raw, dim, spec, rtol=1e-12, atol=1e-12)]
         status = "ok" if not problems else "MISMATCH"
         print(f"  --by {dim:<9} --grain {grain:<8} {len(spec):>2} KPIs, {len(cx):>5} groups: {status}")
         for p in problems:
@@ -456,6 +537,7 @@ def main() -> None:
     ap.add_argument("--check", action="store_true", help="only check cxkpi == pandas at scale 0.05 (or on --db)")
     ap.add_argument("--no-profile", action="store_true", help="skip the per-source profile of cxkpi")
     ap.add_argument("--no-derived", action="store_true", help="skip timing the derived-column refresh")
+    ap.add_argument("--no-rollup-refresh", action="store_true", help="skip timing the rollup refresh")
     ap.add_argument("--workloads", default="channel,agent_id")
     ap.add_argument("--repeat", type=int, default=None,
                     help="rounds of fresh children per contender, interleaved; best kept (default 3, 2 at scale >= 5)")
@@ -499,6 +581,16 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  full {r['refresh_full_s']:.1f} s (+ checkpoint {r['checkpoint_s']:.1f} s), "
               f"no-op {r['refresh_noop_s']:.1f} s, peak {r['peak_mb']} MB", flush=True)
 
+    if args.db and ensure_rollups(db):
+        print(f"  built the rollups of {db} in {TZ} (it had none for this zone)", flush=True)
+    if not args.no_rollup_refresh:
+        print("rollups: refresh_rollups on a copy ...", flush=True)
+        r = run_child(["--worker", "rollups", "--db", str(db), "--work", str(work)], "rollups")
+        result["rollup_refresh"] = r
+        print(f"  full {r['full']['seconds']:.1f} s (cpu {r['full']['cpu_seconds']:.1f} s, commit {r['full']['commit_s']:.1f} s); "
+              f"after a contact import {r['contacts_import']['seconds']:.1f} s, a survey import "
+              f"{r['surveys_import']['seconds']:.1f} s; rows {r['full']['rollups']}; peak {r['peak_mb']} MB", flush=True)
+
     warm(db)
     result["workloads"] = {}
     for name in args.workloads.split(","):
@@ -507,25 +599,35 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"\nworkload {name}: --by {dim} --grain {grain}, {len(spec)} SPEC §3 KPIs "
               f"(+{len(extra)} extensions for cxkpi_full)", flush=True)
         w: dict[str, Any] = {"by": dim, "grain": grain, "kpis": spec, "extension_kpis": extra, "contenders": {}}
-        outs = {c: work / f"{name}-{c}.parquet" for c in ("cxkpi", "pandas")}
+        rolled = rollup_kpis(full)
+        w["rollup_kpis"] = rolled
+        outs = {c: work / f"{name}-{c}.parquet" for c in ("cxkpi", "cxkpi_raw", "pandas")}
+        cx = ["--worker", "cxkpi", "--db", str(db), "--workload", name, "--kpis"]
         plan = [
             ("raw_scan", ["--worker", "raw_scan", "--db", str(db), "--workload", name]),
-            ("cxkpi", ["--worker", "cxkpi", "--db", str(db), "--workload", name, "--kpis", ",".join(spec), "--out", str(outs["cxkpi"])]),
+            ("cxkpi", [*cx, ",".join(spec), "--out", str(outs["cxkpi"])]),
+            ("cxkpi_raw", [*cx, ",".join(spec), "--out", str(outs["cxkpi_raw"]), "--raw"]),
+            ("cxkpi_rollup", [*cx, ",".join(rolled)]),
             ("pandas", ["--worker", "pandas", "--db", str(db), "--workload", name, "--kpis", ",".join(spec), "--out", str(outs["pandas"])]),
-            ("cxkpi_full", ["--worker", "cxkpi", "--db", str(db), "--workload", name, "--kpis", ",".join(full)]),
+            ("cxkpi_full", [*cx, ",".join(full)]),
         ]
         runs: dict[str, list[dict[str, Any]]] = {c: [] for c, _ in plan}
         for round_ in range(args.repeat):  # contenders interleaved, so each round sees the same machine load
             for contender, cmd in plan:
                 r = run_child(cmd, f"{name}/{contender}")
                 runs[contender].append(r)
-                print(f"  {contender:<10} {r['seconds']:8.2f} s  cpu {r['cpu_seconds']:7.2f} s  (child wall {r['wall_s']:6.1f} s)  "
+                print(f"  {contender:<12} {r['seconds']:8.2f} s  cpu {r['cpu_seconds']:7.2f} s  (child wall {r['wall_s']:6.1f} s)  "
                       f"peak {r['peak_mb']:>6} MB", flush=True)
             if round_ == 0:  # equal results, asserted before any further timing or report
                 problems = compare(pd.read_parquet(outs["cxkpi"]), pd.read_parquet(outs["pandas"]), dim, spec)
                 if problems:
                     sys.exit(f"cxkpi and pandas disagree on workload {name}:\n  " + "\n  ".join(problems))
                 print(f"  cxkpi == pandas on all {len(spec)} KPIs of every group (rtol 1e-6)", flush=True)
+                problems = compare(pd.read_parquet(outs["cxkpi"]), pd.read_parquet(outs["cxkpi_raw"]), dim, spec,
+                                   rtol=1e-12, atol=1e-12)
+                if problems:
+                    sys.exit(f"cxkpi with and without rollups disagree on workload {name}:\n  " + "\n  ".join(problems))
+                print(f"  cxkpi with rollups == without on all {len(spec)} KPIs of every group (rtol 1e-12)", flush=True)
         for contender, rs in runs.items():
             best = dict(min(rs, key=lambda r: r["seconds"]))
             best["peak_mb"] = max(r["peak_mb"] for r in rs)
@@ -534,7 +636,10 @@ def run(args: argparse.Namespace, work: Path) -> None:
             best["cpu_seconds"] = min(r["cpu_seconds"] for r in rs)
             w["contenders"][contender] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in best.items()}
         w["equal_cxkpi_pandas"] = True
+        w["equal_rollups_raw"] = True
         c = w["contenders"]
+        w["rollup_speedup"] = ratio(c["cxkpi_raw"]["seconds"], c["cxkpi"]["seconds"])
+        w["cxkpi_raw_over_raw_scan"] = ratio(c["cxkpi_raw"]["seconds"], c["raw_scan"]["seconds"])
         w["cxkpi_over_pandas"] = ratio(c["cxkpi"]["seconds"], c["pandas"]["seconds"])
         w["pandas_speedup"] = ratio(c["pandas"]["seconds"], c["cxkpi"]["seconds"])
         w["cxkpi_over_raw_scan"] = ratio(c["cxkpi"]["seconds"], c["raw_scan"]["seconds"])
@@ -547,6 +652,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
             "within_3x_raw_scan": w["cxkpi_over_raw_scan"] <= GOALS["cxkpi_vs_raw_max"],
             "peak_under_4GB": c["cxkpi"]["peak_mb"] < GOALS["peak_mb_max"],
             "full_peak_under_4GB": c["cxkpi_full"]["peak_mb"] < GOALS["peak_mb_max"],
+            "rollup_kpis_under_1s": c["cxkpi_rollup"]["seconds"] < GOALS["rollup_kpis_s_max"],
         }
         if not args.no_profile:
             r = run_child(["--worker", "profile", "--db", str(db), "--workload", name, "--kpis", ",".join(spec),
@@ -578,11 +684,18 @@ def report(result: dict[str, Any]) -> None:
         d = result["derived_refresh"]
         print(f"derived next_inbound_at at import: full refresh {d['refresh_full_s']:.1f} s + checkpoint "
               f"{d['checkpoint_s']:.1f} s, no-op refresh {d['refresh_noop_s']:.1f} s, peak {d['peak_mb']} MB")
+    if result.get("rollup_refresh"):
+        r = result["rollup_refresh"]
+        print(f"rollups: full rebuild {r['full']['seconds']:.1f} s (cpu {r['full']['cpu_seconds']:.1f} s) + commit "
+              f"{r['full']['commit_s']:.1f} s; rebuilt by a contact import {r['contacts_import']['seconds']:.1f} s, by a survey "
+              f"import {r['surveys_import']['seconds']:.1f} s; {sum(r['full']['rollups'].values()):,} rows in "
+              f"{len(r['full']['rollups'])} tables, warehouse {r['warehouse_mb_without_rollups']:,} -> "
+              f"{r['warehouse_mb_with_rollups']:,} MB; peak {r['peak_mb']} MB")
     print(f"load average {result['load_avg_at_start']:.1f} at start, {result['load_avg_at_end']:.1f} at end "
           f"(other work on the machine inflates times; best of {result['repeat']} interleaved rounds of fresh children kept)")
     print("seconds = in the child, from connecting to the result DataFrame (no start-up/imports); cpu = the same span's "
           "process CPU time (all threads); child wall = whole subprocess")
-    head = (f"{'workload':<10} {'contender':<11} {'seconds':>9} {'cpu':>8} {'child wall':>10} {'peak MB':>8}  "
+    head = (f"{'workload':<10} {'contender':<12} {'seconds':>9} {'cpu':>8} {'child wall':>10} {'peak MB':>8}  "
             f"{'vs cxkpi':>9}  samples (s)")
     for name, w in result["workloads"].items():
         print(f"\n{name}: --by {w['by']} --grain {w['grain']}, {len(w['kpis'])} KPIs "
@@ -590,7 +703,7 @@ def report(result: dict[str, Any]) -> None:
         print(head)
         cx = w["contenders"]["cxkpi"]["seconds"]
         for contender, c in w["contenders"].items():
-            print(f"{name:<10} {contender:<11} {c['seconds']:9.2f} {c['cpu_seconds']:8.2f} {c['wall_s']:10.1f} {c['peak_mb']:8d}  "
+            print(f"{name:<10} {contender:<12} {c['seconds']:9.2f} {c['cpu_seconds']:8.2f} {c['wall_s']:10.1f} {c['peak_mb']:8d}  "
                   f"{c['seconds'] / cx:8.2f}x  {c.get('samples_s', '')}")
         g = w["goals_met"]
         print(f"cxkpi/pandas = {w['cxkpi_over_pandas']:.3f} (pandas {w['pandas_speedup']:.1f}x slower; goal <= 0.1: "
@@ -598,11 +711,14 @@ def report(result: dict[str, Any]) -> None:
         print(f"cxkpi/raw_scan = {w['cxkpi_over_raw_scan']:.2f} (goal <= 3: {'met' if g['within_3x_raw_scan'] else 'MISSED'}; "
               f"in CPU time {w['cpu_cxkpi_over_raw_scan']:.2f}); "
               f"cxkpi_full/raw_scan = {w['cxkpi_full_over_raw_scan']:.2f}")
+        print(f"rollups: cxkpi_raw/cxkpi = {w['rollup_speedup']:.1f}x faster with rollups (cxkpi_raw/raw_scan = "
+              f"{w['cxkpi_raw_over_raw_scan']:.2f}); the {len(w['rollup_kpis'])} KPIs the rollups answer whole in "
+              f"{w['contenders']['cxkpi_rollup']['seconds']:.3f} s (goal < 1 s: {'met' if g['rollup_kpis_under_1s'] else 'MISSED'})")
         print(f"peak RSS cxkpi {w['contenders']['cxkpi']['peak_mb']} MB, cxkpi_full {w['contenders']['cxkpi_full']['peak_mb']} MB "
               f"(goal < 4096: {'met' if g['peak_under_4GB'] and g['full_peak_under_4GB'] else 'MISSED'})")
         prof = w.get("cxkpi_profile")
         if prof:
-            print(f"cxkpi profile, one compute() in a profiling child: {prof['compute_s']:.2f} s (cpu {prof['compute_cpu_s']:.2f} s); "
+            print(f"cxkpi_raw profile, one compute() in a profiling child: {prof['compute_s']:.2f} s (cpu {prof['compute_cpu_s']:.2f} s); "
                   f"outside the per-source queries (check_query, merge, KPI values in Python): "
                   f"{prof['outside_sources_s']:.2f} s (cpu {prof['outside_sources_cpu_s']:.2f}), of which check_query "
                   f"{prof['check_query_s']:.2f} s")

@@ -16,13 +16,11 @@ import pandas as pd
 from cxkpi.api.runtime import Warehouse
 from cxkpi.api.security import Principal
 from cxkpi.config import UserError, check_tz
-from cxkpi.kpi.catalogue import measures_of
-from cxkpi.kpi.engine import KpiQuery, compute, source_filters
+from cxkpi.kpi.engine import KpiQuery, compute
 from cxkpi.kpi.inspect import drill, parse_filters
 from cxkpi.kpi.model import Grain
 from cxkpi.kpi.params import parse_assignments
 from cxkpi.kpi.periods import parse_date, parse_grain, period_start
-from cxkpi.kpi.sources import SOURCES
 from cxkpi.kpi.targets import load_targets, with_targets
 
 MAX_ROWS = 10_000  # rows of one KPI answer (an agent x day table over a year fits)
@@ -81,11 +79,6 @@ def drill_frame(warehouse: Warehouse, who: Principal, name: str, where: Mapping[
                 q: KpiQuery, limit: int, offset: int) -> pd.DataFrame:
     """The rows behind one figure, within the caller's scope."""
     scoped = who.scope.apply(replace(q, kpis=(name,)))
-    if scoped.scope:
-        # ``drill`` rebuilds its query without ``scope``: hand the scope over as filters of the
-        # drilled source (its first measure's), the very filters ``compute`` applies to that source
-        source = SOURCES[measures_of([name])[0].source]
-        scoped = replace(scoped, filters=source_filters(source, scoped), scope=())
     with warehouse.reader() as (engine, _):
         frame = drill(engine, name, where, period, scoped, limit=offset + limit)
     return frame.iloc[offset:offset + limit].reset_index(drop=True)

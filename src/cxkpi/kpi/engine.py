@@ -143,7 +143,7 @@ def compute(engine: Engine, q: KpiQuery) -> pd.DataFrame:
     for source_name, ms in by_source.items():
         part = _aggregate(engine, SOURCES[source_name], ms, q, p)
         whole |= {m.name for m in ms if m.name in part and pd.api.types.is_integer_dtype(part[m.name].dtype)}
-        frame = part if frame is None else frame.merge(part, on=keys, how="outer") if keys else pd.concat([frame, part], axis=1)
+        frame = part if frame is None else outer_join(frame, part, keys) if keys else pd.concat([frame, part], axis=1)
     assert frame is not None
     for name in whole:
         frame[name] = frame[name].astype("Int64")
@@ -254,6 +254,13 @@ def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     return t.group_by(keys).aggregate(**{m.name: m.build(t, p) for m in ms})
 
 
+def outer_join(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Groups of either side; pandas cannot merge empty Arrow-backed keys, so those go as objects."""
+    if a.empty or b.empty:
+        a, b = a.astype({k: object for k in keys}), b.astype({k: object for k in keys})
+    return a.merge(b, on=keys, how="outer")
+
+
 def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
     """One source's measures: the additive ones from a daily rollup when one can answer
     exactly, the others (all of them when none can) from the raw rows."""
@@ -267,12 +274,7 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     if rest:
         expr = expression(engine, source, rest, q, p)
         raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
-        if df is None:
-            df = raw
-        elif df.empty and raw.empty:  # pandas cannot merge empty Arrow-backed keys
-            df = pd.concat([df, raw.drop(columns=keys)], axis=1)
-        else:
-            df = df.merge(raw, on=keys, how="outer")
+        df = raw if df is None else outer_join(df, raw, keys)
     assert df is not None
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])

@@ -77,7 +77,7 @@ def drill(
     where = dict(where or {})
     q = q or KpiQuery(kpis=(name,))
     q = KpiQuery(kpis=(name,), by=tuple(where), grain=q.grain, start=q.start, end=q.end, tz=q.tz, params=q.params,
-                 filters=q.filters, calendar=q.calendar)
+                 filters=q.filters, calendar=q.calendar, scope=q.scope)
     check_query(engine, q)
     if period is not None and q.grain is Grain.ALL:
         raise UserError("--period needs a --grain")
