@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from cxkpi.access.users import Role, add_user
 from cxkpi.demo.load import build_demo
+from cxkpi.demo.targets import set_demo_targets
 from cxkpi.warehouse.connection import open_warehouse
 
 LEAD_TEAM = "Lyon Digital"
@@ -46,6 +47,7 @@ def build_web_warehouse(path: Path) -> WebWarehouse:
             "(SELECT agent_id FROM contacts WHERE team = ? AND agent_id IS NOT NULL) ORDER BY 1 LIMIT 1",
             [LEAD_TEAM, LEAD_TEAM]).fetchall()[0][0]
         agent = team_agents[0]
+        set_demo_targets(con)
         add_user(con, "admin", PASSWORD, Role.ADMIN)
         add_user(con, "manager", PASSWORD, Role.MANAGER)
         add_user(con, "lead", PASSWORD, Role.TEAM_LEAD, team=LEAD_TEAM)

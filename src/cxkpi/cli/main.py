@@ -271,6 +271,7 @@ def demo_cmd(
 ) -> None:
     """Build a demo warehouse: a year of a French retail bank's multichannel customer service."""
     from cxkpi.demo.load import build_demo
+    from cxkpi.demo.targets import set_demo_targets
 
     if scale <= 0:
         raise UserError("--scale must be above 0")
@@ -280,6 +281,7 @@ def demo_cmd(
     con = open_warehouse(_db())
     try:
         scored = score_surveys(con)
+        set_demo_targets(con)
         admin = _first_admin(con)
     finally:
         con.close()
