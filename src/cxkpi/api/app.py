@@ -49,12 +49,18 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | None = None) -> FastAPI:
-    """The ASGI application serving ``db`` (opened now, closed at shutdown)."""
-    from cxkpi.dashboard.views import PLOTLY_JS, STATIC_DIR, api_router as overview_api, router as pages
+def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | None = None, warm: bool = False) -> FastAPI:
+    """The ASGI application serving ``db`` (opened now, closed at shutdown).
+
+    ``warm``: compute the default overviews in the background at start and after imports.
+    """
+    from cxkpi.dashboard.views import PLOTLY_JS, STATIC_DIR, api_router as overview_api, router as pages, warm_overview
 
     wh = warehouse or Warehouse(db)
     srv = Server(warehouse=wh, security=Security(wh, secure_cookies=secure_cookies))
+    if warm:
+        srv.after_change.append(lambda: warm_overview(srv))
+        srv.changed()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,7 +154,7 @@ def serve(db: Path, host: str, port: int) -> None:
     import uvicorn
 
     wh = Warehouse(db)
-    app = create_app(db, secure_cookies=not is_loopback(host), warehouse=wh)
+    app = create_app(db, secure_cookies=not is_loopback(host), warehouse=wh, warm=True)
     wh.publish(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,9 @@ from cxkpi.api.security import Principal, Security
 from cxkpi.ingest import ReadOptions, import_file
 
 
+log = logging.getLogger("cxkpi.serve")
+
+
 class LoginRequired(Exception):
     """A page asked for without a session: the browser is sent to the login form."""
 
@@ -22,16 +28,44 @@ class LoginRequired(Exception):
 class Server:
     warehouse: Warehouse
     security: Security
+    after_change: list[Callable[[], None]] = field(default_factory=list)  # run in the background after a write
+
+    def changed(self) -> None:
+        """Start the after-change work (cache warm-up) in a background thread."""
+        for job in self.after_change:
+            threading.Thread(target=_quietly, args=(job,), daemon=True, name="cxkpi-warm").start()
 
     def run_import(self, table: str, path: Path, mapping: str | None, source_tz: str | None,
-                   rejects_dir: Path | None = None, options: ReadOptions | None = None) -> dict[str, Any]:
-        """One import at a time, on the server's connection; readers keep their snapshot."""
+                   rejects_dir: Path | None = None, options: ReadOptions | None = None,
+                   shown_as: str | None = None) -> dict[str, Any]:
+        """One import at a time, on the server's connection; readers keep their snapshot.
+
+        ``shown_as``: the name the log and the rejects give the file (an upload's own name,
+        not the server's temporary copy); as for a file imported twice from the command line,
+        the rejects of that name are those of its latest import.
+        """
         with self.warehouse.writer() as con:
             report = import_file(con, table, path, mapping=mapping, source_tz=source_tz, options=options,
                                  rejects_dir=rejects_dir)
             if table == "surveys":
                 score_surveys(con)
-        return report.as_dict()
+            if shown_as is not None:
+                iid = report.import_id
+                con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ? AND import_id <> ?", [table, shown_as, iid])
+                con.execute("UPDATE rejects SET file = ? WHERE import_id = ?", [shown_as, iid])
+                con.execute("UPDATE import_log SET file = ?, rejects_file = NULL WHERE import_id = ?", [shown_as, iid])
+        self.changed()
+        out = report.as_dict()
+        if shown_as is not None:
+            out |= {"file": shown_as, "rejects_file": None}  # the upload's folder is gone: see the rejects table
+        return out
+
+
+def _quietly(job: Callable[[], None]) -> None:
+    try:
+        job()
+    except Exception:  # a warm-up is an optimisation: a failure only leaves the cache cold
+        log.exception("background job failed")
 
 
 def server(request: Request) -> Server:

@@ -149,6 +149,7 @@ def targets_set(body: TargetIn, request: Request, who: Principal = Depends(write
         raise UserError("give both dimension and value, or neither")
     with srv.warehouse.writer() as con:
         set_target(con, Target(kpi=body.kpi, target=body.target, dimension=body.dimension, value=body.value, amber=body.amber))
+    srv.changed()
     return {"ok": True}
 
 
@@ -189,19 +190,11 @@ def imports_upload(
         with path.open("wb") as f:
             shutil.copyfileobj(file.file, f)
         try:
-            report = srv.run_import(table, path, mapping, source_tz, rejects_dir=Path(folder))
+            report = srv.run_import(table, path, mapping, source_tz, rejects_dir=Path(folder), shown_as=name)
         except UserError as exc:  # name the uploaded file, not the server's temporary copy
             raise UserError(str(exc).replace(str(path), name).replace(folder, "")) from None
-    with srv.warehouse.writer() as con:
-        # the log and the rejects name the uploaded file, not the server's temporary copy; as for a
-        # file imported twice from the command line, the rejects of an upload are those of its latest import
-        con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ? AND import_id <> ?", [table, name, report["import_id"]])
-        con.execute("UPDATE rejects SET file = ? WHERE import_id = ?", [name, report["import_id"]])
-        con.execute("UPDATE import_log SET file = ?, rejects_file = NULL WHERE import_id = ?", [name, report["import_id"]])
     srv.security.audit("import", who.user.username, f"{table} {name}: {report['accepted']} accepted, {report['rejected']} rejected",
                        None)
-    report["file"] = name
-    report["rejects_file"] = None  # the upload's folder is gone: rejects are in the rejects table
     return report
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -134,6 +134,24 @@ def _view(request: Request, who: Principal, srv: Server) -> View:
     g = Grain(grain)
     first, start, end = period_range(g, anchor, TREND[g])
     return View(grain, anchor, start, end, first, filters, lang)
+
+
+def warm_overview(srv: Server, grains: tuple[str, ...] = ("month", "week", "day")) -> None:
+    """Compute the default overviews of an unrestricted user ahead of the first request.
+
+    Run in the background at start and after every import: the director's first page of
+    the morning is then read from the cache (the results are per data version).
+    """
+    from cxkpi.access.scope import Scope
+    from cxkpi.access.users import User
+
+    who = Principal(User("(warm-up)", Role.MANAGER, None, None, "en", datetime.now(UTC)), Scope(Role.MANAGER), None)
+    names = tuple(n for s in DIMENSIONS for n in s.kpis)
+    latest = _latest_day(srv)
+    for grain in grains:
+        g = Grain(grain)
+        first, start, end = period_range(g, latest, TREND[g])
+        _figures(srv, who, View(grain, latest, start, end, first, {}, "en"), names)
 
 
 def _accepts(k: Kpi, dims: tuple[str, ...]) -> bool:

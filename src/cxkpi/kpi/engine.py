@@ -274,11 +274,18 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     if rest:
         expr = expression(engine, source, rest, q, p)
         raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
-        df = raw if df is None else outer_join(df, raw, keys)
+        if df is None:
+            df = raw
+        elif df.empty and raw.empty:  # no group: keep the key columns' types (a join would make them objects)
+            df = pd.concat([df, raw.drop(columns=keys)], axis=1)
+        else:
+            df = outer_join(df, raw, keys)
     assert df is not None
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])
-    df[PERIOD] = [period_label(v, q.grain) for v in df[PERIOD]]
+    codes, days = pd.factorize(df[PERIOD])  # label each distinct period once
+    labels = [period_label(v, q.grain) for v in days]
+    df[PERIOD] = [labels[c] for c in codes]
     return df
 
 
