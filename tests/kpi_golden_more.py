@@ -970,6 +970,14 @@ def _net(m: Mapping[str, Any]) -> float | None:
     return (0.0 if is_na(cin) else float(cin)) - (0.0 if is_na(cout) else float(cout))
 
 
+def _cost(m: Mapping[str, Any]) -> float | None:
+    """No cash flow at all in the group: the cost is unknown (null), not 0."""
+    out, answered = m.get("cash_out"), m.get("answered")
+    if is_na(out) or is_na(answered) or float(answered) == 0:
+        return None
+    return float(out) / float(answered)
+
+
 REDERIVE: dict[str, Any] = {
     "repeat_contact_rate": _div("customers_repeating", "customers_in_contact"),
     "backlog_open": _val("backlog"),
@@ -998,7 +1006,7 @@ REDERIVE: dict[str, Any] = {
     "engagement_rate": _div("engaged_customers", "active_customers"),
     "clv": _clv,
     "net_cash_flow": _net,
-    "cost_per_contact": _div("cash_out", "answered"),
+    "cost_per_contact": _cost,
     "delinquency_rate": _div("loans_delinquent", "loans_live"),
     "delinquency_rate_balance": _div("balance_delinquent", "balance_live"),
 }

@@ -71,9 +71,14 @@ class Engine:
     # facts about the data (latest timestamps, spans, columns...): a server shares one dict per
     # data version between its requests; otherwise each engine has its own
     facts: dict[Any, Any] = field(default_factory=dict)
+    # False where tables can change under a live engine without a data version (Spark views
+    # registered again by the caller): then nothing is remembered
+    remembers: bool = True
     _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> Any:
+        if not self.remembers:
+            return self.backend.table(name)
         if name not in self._tables:
             self._tables[name] = self.backend.table(name)
         return self._tables[name]
@@ -91,6 +96,8 @@ class Engine:
 
     def fact(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per data version (see ``facts``)."""
+        if not self.remembers:
+            return compute()
         if key not in self.facts:
             self.facts[key] = compute()
         return self.facts[key]
@@ -172,4 +179,5 @@ def spark_engine(master: str | None = None, data: Path | None = None) -> Engine:
         backend=ibis.pyspark.connect(session),
         _local=_spark_local,
         _epoch_us=_spark_epoch_us,
+        remembers=False,
     )
