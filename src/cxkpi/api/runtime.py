@@ -42,6 +42,7 @@ class Warehouse:
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._facts: dict[Any, Any] = {}
+        self._flights: dict[tuple[Any, ...], threading.Lock] = {}  # results being computed
         # the data version: even when stable, odd while a write is under way (nothing is
         # cached then); bumped before and after every write
         self.version = 0
@@ -96,7 +97,9 @@ class Warehouse:
     def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per data version and key (results are immutable frames).
 
-        A result is kept only if no write began or ended while it was computed.
+        Requests asking for the same uncached result at once wait for the first one's
+        computation instead of repeating it. A result is kept only if no write began or
+        ended while it was computed.
         """
         version = self.version
         full = (version, *key)
@@ -104,12 +107,21 @@ class Warehouse:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
-        value = compute()
-        with self._cache_lock:
-            if version % 2 == 0 and self.version == version:
-                self._cache[full] = value
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            flight = self._flights.setdefault(full, threading.Lock())
+        with flight:
+            with self._cache_lock:
+                if full in self._cache:  # computed by the request we waited for
+                    return self._cache[full]
+            try:
+                value = compute()
+                with self._cache_lock:
+                    if version % 2 == 0 and self.version == version:
+                        self._cache[full] = value
+                        while len(self._cache) > CACHE_SIZE:
+                            self._cache.popitem(last=False)
+            finally:
+                with self._cache_lock:
+                    self._flights.pop(full, None)
         return value
 
     def reporting_tz(self) -> str:
