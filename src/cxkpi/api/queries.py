@@ -20,7 +20,7 @@ from cxkpi.kpi.engine import KpiQuery, compute
 from cxkpi.kpi.inspect import drill, parse_filters
 from cxkpi.kpi.model import Grain
 from cxkpi.kpi.params import parse_assignments
-from cxkpi.kpi.periods import parse_date, parse_grain, period_start
+from cxkpi.kpi.periods import next_start, parse_date, parse_grain, period_start
 from cxkpi.kpi.targets import load_targets, with_targets
 
 MAX_ROWS = 10_000  # rows of one KPI answer (an agent x day table over a year fits)
@@ -98,19 +98,8 @@ def _key(q: KpiQuery) -> tuple[Any, ...]:
 def period_range(grain: Grain, anchor: date, trend: int) -> tuple[date, date, date]:
     """(first day of the trend, first day of the period, last day of the period) around ``anchor``."""
     start = period_start(anchor, grain)
-    end = _next(start, grain)
+    end = next_start(start, grain)
     first = start
     for _ in range(trend - 1):
         first = period_start(first - timedelta(days=1), grain)
     return first, start, end - timedelta(days=1)
-
-
-def _next(start: date, grain: Grain) -> date:
-    if grain is Grain.DAY:
-        return start + timedelta(days=1)
-    if grain is Grain.WEEK:
-        return start + timedelta(days=7)
-    months = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[grain]
-    m = start.month - 1 + months
-    return date(start.year + m // 12, m % 12 + 1, 1)
-
