@@ -8,6 +8,7 @@ directions from the catalogue; numbers go through the same query layer as the AP
 from __future__ import annotations
 
 import io
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import plotly
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxkpi.access.scope import OutOfScope
@@ -393,21 +394,26 @@ def _safe_next(target: str) -> str:
 def overview(request: Request, who: Principal = Depends(page_caller), srv: Server = Depends(server)) -> Response:
     view = _view(request, who, srv)
     names = tuple(n for s in DIMENSIONS for n in s.kpis)
-    current, series = _figures(srv, who, view, names)
-    sections = []
-    for s in DIMENSIONS:
-        cards = [_card(KPIS[n], view, current, series) for n in s.kpis if who.scope.kpi_allowed(KPIS[n])]
-        if cards:
-            sections.append({"key": s.key, "title": s.title(view.lang), "cards": cards,
-                             "href": f"/dimension/{s.key}?" + view.params()})
-    frames = {"overview": current}
-    if (resp := _maybe_export(request, who, srv, view, frames, "overview")) is not None:
-        return resp
+    if request.query_params.get("export"):
+        current, _ = _figures(srv, who, view, names)
+        return _maybe_export(request, who, srv, view, {"overview": current}, "overview") or HTMLResponse("")
+
+    def build() -> list[dict[str, Any]]:
+        current, series = _figures(srv, who, view, names)
+        out = []
+        for s in DIMENSIONS:
+            cards = [_card(KPIS[n], view, current, series) for n in s.kpis if who.scope.kpi_allowed(KPIS[n])]
+            if cards:
+                out.append({"key": s.key, "title": s.title(view.lang), "cards": cards,
+                            "href": f"/dimension/{s.key}?" + view.params()})
+        return out
+
+    sections = srv.warehouse.cached(("overview-cards", who.scope.rule, who.scope.tables, view.params()), build)
     return _render(request, who, view, "overview.html", "overview", NAV[0].title(view.lang), srv, sections=sections,
                    export={fmt: "?" + view.params(export=fmt, table="overview") for fmt in ("csv", "xlsx")})
 
 
-@api_router.get("/overview")
+@api_router.get("/overview", response_class=JSONResponse)
 def overview_api(
     request: Request,
     grain: Annotated[str, Query(pattern="^(day|week|month|quarter|year|custom)$")] = "month",
@@ -420,9 +426,15 @@ def overview_api(
     lang: Annotated[str, Query(pattern="^(en|fr)$")] = "en",
     who: Principal = Depends(caller),
     srv: Server = Depends(server),
-) -> dict[str, Any]:
+) -> Response:
     """The overview page's figures: the five dimensions, each KPI's value, target, status and trend."""
     view = _view(request, who, srv)
+    key = ("overview-json", who.scope.rule, who.scope.tables, view.params())
+    body: bytes = srv.warehouse.cached(key, lambda: json.dumps(_overview(srv, who, view), default=str).encode())
+    return Response(body, media_type="application/json")
+
+
+def _overview(srv: Server, who: Principal, view: View) -> dict[str, Any]:
     names = tuple(n for s in DIMENSIONS for n in s.kpis)
     current, series = _figures(srv, who, view, names)
     row = records(current)[0] if len(current) else {}
