@@ -65,6 +65,7 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        wh.unpublish()  # here: uvicorn ends the process by re-raising the stop signal after shutdown
         wh.close()
 
     app = FastAPI(
