@@ -14,7 +14,7 @@ from conftest import InProcessCli
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("module", ["cxkpi.schema", "cxkpi.warehouse", "cxkpi.ingest", "cxkpi.kpi"])
+@pytest.mark.parametrize("module", ["cxkpi.schema", "cxkpi.warehouse", "cxkpi.ingest", "cxkpi.kpi", "cxkpi.access", "cxkpi.api"])
 def test_all_names_exist(module: str) -> None:
     mod = importlib.import_module(module)
     assert mod.__all__, module
