@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Cli
 from kpi_golden import contact, write_csv
-from web_support import LiveServer, PASSWORD, build_web_warehouse
+from web_support import LiveServer, build_web_warehouse
 
 pytestmark = pytest.mark.slow
 

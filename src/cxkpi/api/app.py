@@ -54,6 +54,7 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
 
     ``warm``: compute the default overviews in the background at start and after imports.
     """
+    from cxkpi.dashboard.login import router as login_pages
     from cxkpi.dashboard.views import PLOTLY_JS, STATIC_DIR, api_router as overview_api, router as pages, warm_overview
 
     wh = warehouse or Warehouse(db)
@@ -77,6 +78,7 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
     app.state.server = srv
     app.include_router(router)
     app.include_router(overview_api)
+    app.include_router(login_pages)
     app.include_router(pages)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
@@ -140,7 +142,7 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
     if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     from cxkpi.dashboard.i18n import words
-    from cxkpi.dashboard.views import templates
+    from cxkpi.dashboard.templates_env import templates
 
     lang = request.query_params.get("lang", "en")
     w = words(lang)

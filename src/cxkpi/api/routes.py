@@ -22,7 +22,6 @@ from cxkpi.api.deps import Server, caller, server, writer
 from cxkpi.api.queries import QueryArgs, build_query, drill_frame, kpi_frame
 from cxkpi.api.security import Principal
 from cxkpi.config import UserError
-from cxkpi.ingest import import_file
 from cxkpi.kpi.inspect import parse_where
 from cxkpi.kpi.output import records
 from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target

@@ -7,244 +7,43 @@ directions from the catalogue; numbers go through the same query layer as the AP
 
 from __future__ import annotations
 
-import io
 import json
-import math
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import pandas as pd
-import plotly
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxkpi.access.scope import OutOfScope
-from cxkpi.access.users import Role, set_lang
+from cxkpi.access.users import Role
 from cxkpi.api.deps import Server, caller, page_caller, server
-from cxkpi.api.queries import QueryArgs, build_query, drill_frame, kpi_frame, period_range
-from cxkpi.api.security import LOGIN_COOKIE, SESSION_COOKIE, Principal
-from cxkpi.config import UserError
+from cxkpi.api.queries import drill_frame
+from cxkpi.api.security import SESSION_COOKIE, Principal
 from cxkpi.dashboard import charts
-from cxkpi.dashboard.i18n import LANGS, date_text, period_from_date, period_text, words
+from cxkpi.dashboard.i18n import LANGS, period_text, words
 from cxkpi.dashboard.pages import (
     AGENT_CARD, AGENT_LIST, COMPARISON, CUSTOMER, DIMENSION_PAGES, DIMENSIONS, FILTERS, FINANCE, NAV,
 )
+from cxkpi.dashboard.templates_env import PLOTLY_JS, STATIC_DIR, templates
+from cxkpi.dashboard.view import GRAINS, View, figures, view_of, warm_overview
+from cxkpi.dashboard.widgets import card, export_response, number, table
 from cxkpi.kpi.catalogue import KPIS
 from cxkpi.kpi.engine import PERIOD, KpiQuery
-from cxkpi.kpi.format import format_value
-from cxkpi.kpi.inspect import explain
-from cxkpi.kpi.model import Grain, Kpi
+from cxkpi.kpi.inspect import explain, parse_where
+from cxkpi.kpi.model import Grain
 from cxkpi.kpi.output import records
 
-HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-TREND = {Grain.DAY: 14, Grain.WEEK: 12, Grain.MONTH: 12, Grain.QUARTER: 8, Grain.YEAR: 5}
-GRAINS = ("day", "week", "month", "quarter", "year", "custom")
 DRILL_PAGE = 50
 EXPORT_ROWS = 10_000
+__all__ = ["PLOTLY_JS", "STATIC_DIR", "api_router", "router", "warm_overview"]  # what the app mounts
 
-templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["api"])
 
 
-@dataclass(frozen=True)
-class View:
-    """What the user picked: the period, the filters and the language."""
-
-    grain: str
-    anchor: date
-    start: date
-    end: date
-    trend_start: date
-    filters: dict[str, tuple[str, ...]]
-    lang: str
-    custom: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def trend_grain(self) -> Grain:
-        if not self.custom:
-            return Grain(self.grain)
-        return Grain.DAY if (self.end - self.start).days <= 62 else Grain.MONTH
-
-    def params(self, **changes: Any) -> str:
-        base: dict[str, Any] = {"grain": self.grain, "lang": self.lang}
-        if self.custom:
-            base |= {"from": self.start.isoformat(), "to": self.end.isoformat()}
-        else:
-            base["date"] = self.anchor.isoformat()
-        for dim, values in self.filters.items():
-            base[dim] = values[0]
-        base |= self.extra
-        base |= {k: v for k, v in changes.items() if v is not None}
-        return urlencode(base)
-
-    def title(self) -> str:
-        if self.custom:
-            return f"{date_text(self.start, self.lang)} – {date_text(self.end, self.lang)}"
-        return period_from_date(self.start, Grain(self.grain), self.lang)
 
 
-def _latest_day(srv: Server) -> date:
-    """The last local day with contacts (the default period is the one containing it)."""
-    def load() -> date:
-        tz = srv.warehouse.reporting_tz()
-        with srv.warehouse.reader() as (_, cur):
-            rows = cur.execute(
-                "SELECT max(created_at) FROM contacts"
-            ).fetchall()
-        if not rows or rows[0][0] is None:
-            return date.today()
-        from zoneinfo import ZoneInfo
-
-        value: date = rows[0][0].astimezone(ZoneInfo(tz)).date()
-        return value
-
-    result: date = srv.warehouse.cached(("latest_day",), load)
-    return result
-
-
-def _view(request: Request, who: Principal, srv: Server) -> View:
-    qp = request.query_params
-    lang = qp.get("lang") or who.user.lang
-    if lang not in LANGS:
-        lang = "en"
-    grain = qp.get("grain") or "month"
-    if grain not in GRAINS:
-        raise UserError(f"unknown grain {grain!r}")
-    filters: dict[str, tuple[str, ...]] = {dim: (qp[dim],) for dim in FILTERS if qp.get(dim)}
-    try:
-        if grain == "custom":
-            latest = _latest_day(srv)
-            start = date.fromisoformat(qp.get("from") or (latest - timedelta(days=27)).isoformat())
-            end = date.fromisoformat(qp.get("to") or latest.isoformat())
-            if start > end:
-                raise UserError("the range starts after it ends")
-            if (end - start).days > 3 * 366:
-                raise UserError("a custom range spans three years at most")
-            return View(grain, end, start, end, start, filters, lang, custom=True)
-        anchor = date.fromisoformat(qp["date"]) if qp.get("date") else _latest_day(srv)
-    except ValueError:
-        raise UserError("dates are written YYYY-MM-DD") from None
-    g = Grain(grain)
-    first, start, end = period_range(g, anchor, TREND[g])
-    return View(grain, anchor, start, end, first, filters, lang)
-
-
-def warm_overview(srv: Server, grains: tuple[str, ...] = ("month", "week", "day")) -> None:
-    """Compute the default overviews of an unrestricted user ahead of the first request.
-
-    Run in the background at start and after every import: the director's first page of
-    the morning is then read from the cache (the results are per data version).
-    """
-    from cxkpi.access.scope import Scope
-    from cxkpi.access.users import User
-
-    who = Principal(User("(warm-up)", Role.MANAGER, None, None, "en", datetime.now(UTC)), Scope(Role.MANAGER), None)
-    names = tuple(n for s in DIMENSIONS for n in s.kpis)
-    latest = _latest_day(srv)
-    for grain in grains:
-        g = Grain(grain)
-        first, start, end = period_range(g, latest, TREND[g])
-        _figures(srv, who, View(grain, latest, start, end, first, {}, "en"), names)
-
-
-def _accepts(k: Kpi, dims: tuple[str, ...]) -> bool:
-    return all(d in k.dimensions for d in dims)
-
-
-def _figures(srv: Server, who: Principal, view: View, names: tuple[str, ...], by: tuple[str, ...] = (),
-             trend: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(current period, trend) frames for the KPIs of ``names`` the user and filters allow.
-
-    KPIs that cannot be split by the filters or computed at the trend's grain are left out
-    of the frame that cannot have them (the page shows them as not available).
-    """
-    allowed = [KPIS[n] for n in names if n in KPIS and who.scope.kpi_allowed(KPIS[n])]
-    usable = [k for k in allowed if _accepts(k, (*by, *view.filters))]
-    current = _run(srv, who, view, usable, by, Grain.ALL, view.start, view.end, targets=True)
-    series = pd.DataFrame()
-    if trend:
-        g = view.trend_grain
-        fine = [k for k in usable if list(Grain).index(k.min_grain) <= list(Grain).index(g)]
-        start = view.start if view.custom else view.trend_start
-        series = _run(srv, who, view, fine, by, g, start, view.end, targets=False)
-    return current, series
-
-
-def _run(srv: Server, who: Principal, view: View, kpis: list[Kpi], by: tuple[str, ...], grain: Grain,
-         start: date, end: date, targets: bool) -> pd.DataFrame:
-    if not kpis:
-        return pd.DataFrame()
-    q = build_query(srv.warehouse, QueryArgs(kpis=tuple(k.name for k in kpis), grain=grain.value))
-    q = KpiQuery(kpis=q.kpis, by=by, grain=grain, start=start, end=end, tz=q.tz, calendar=q.calendar,
-                 filters=dict(view.filters) or None)
-    return kpi_frame(srv.warehouse, who, q, targets=targets)
-
-
-def _num(v: Any) -> float | None:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
-def _card(k: Kpi, view: View, current: pd.DataFrame, series: pd.DataFrame) -> dict[str, Any]:
-    w = words(view.lang)
-    row = current.iloc[0].to_dict() if len(current) and k.name in current.columns else {}
-    value = _num(row.get(k.name))
-    target = _num(row.get(f"{k.name}_target"))
-    status = row.get(f"{k.name}_status")
-    spark = None
-    if len(series) and k.name in series.columns:
-        labels = [period_text(str(p), view.trend_grain, view.lang) for p in series[PERIOD]]
-        spark = charts.sparkline(labels, [_num(v) for v in series[k.name]], k.unit)
-    return {
-        "kpi": k, "label": k.label(view.lang), "value": format_value(value, k.unit, view.lang) if value is not None else "—",
-        "available": k.name in current.columns, "target": format_value(target, k.unit, view.lang) if target is not None else "",
-        "status": status if isinstance(status, str) else None, "status_text": w.get(str(status), ""),
-        "spark": spark, "drill": f"/drill/{k.name}?" + view.params(),
-    }
-
-
-def _table(key: str, title: str, frame: pd.DataFrame, kpis: list[Kpi], dims: tuple[str, ...], view: View,
-           grain: Grain | None = None, link_agents: bool = False) -> dict[str, Any]:
-    """A table for the template: formatted cells, links to definitions and to the rows behind."""
-    cols = [k for k in kpis if k.name in frame.columns]
-    rows = []
-    for rec in records(frame):
-        cells = []
-        for k in cols:
-            v = _num(rec.get(k.name))
-            where = {d: "" if rec.get(d) is None else str(rec.get(d)) for d in dims}
-            extra: dict[str, Any] = {}
-            if grain is not None and PERIOD in rec:
-                extra = {"drill_grain": grain.value, "period": rec[PERIOD]}
-            link = f"/drill/{k.name}?" + view.params(**extra) + "".join(
-                "&" + urlencode({"where": f"{d}={val}"}) for d, val in where.items())
-            cells.append({"text": format_value(v, k.unit, view.lang) if v is not None else "—", "link": link,
-                          "status": rec.get(f"{k.name}_status")})
-        head = []
-        for d in dims:
-            text = "—" if rec.get(d) is None else str(rec.get(d))
-            href = f"/agents/{text}?" + view.params() if link_agents and d == "agent_id" and rec.get(d) else None
-            head.append({"text": text, "link": href})
-        if PERIOD in rec and grain is not None:
-            head.append({"text": period_text(str(rec[PERIOD]), grain, view.lang), "link": None})
-        rows.append({"head": head, "cells": cells})
-    w = words(view.lang)
-    headers = [w.get(d, d) for d in dims] + ([w["period"]] if grain is not None and PERIOD in frame.columns else [])
-    return {"key": key, "title": title, "headers": headers, "kpis": cols, "rows": rows,
-            "export": {fmt: "?" + view.params(export=fmt, table=key) for fmt in ("csv", "xlsx")}}
 
 
 def _render(request: Request, who: Principal, view: View, template: str, nav_key: str, title: str,
@@ -293,22 +92,6 @@ def _export(who: Principal, srv: Server, view: View, tables: list[dict[str, Any]
     return export_response(frame, fmt, f"cxkpi-{name}-{key}")
 
 
-def export_response(frame: pd.DataFrame, fmt: str, stem: str) -> Response:
-    """A table as a CSV or XLSX download."""
-    if fmt == "csv":
-        return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
-    if fmt == "xlsx":
-        buf = io.BytesIO()
-        out = frame.copy()
-        for col in out.columns:
-            if str(out[col].dtype) in ("Float64", "Int64"):
-                out[col] = out[col].astype("float64")
-        with pd.ExcelWriter(buf, engine="xlsxwriter") as xl:
-            out.to_excel(xl, index=False, sheet_name="cxkpi")
-        return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
-    raise UserError("export formats: csv or xlsx")
 
 
 def _maybe_export(request: Request, who: Principal, srv: Server, view: View, frames: dict[str, pd.DataFrame],
@@ -319,90 +102,21 @@ def _maybe_export(request: Request, who: Principal, srv: Server, view: View, fra
     return _export(who, srv, view, [], frames, fmt, request.query_params.get("table", ""), name)
 
 
-# --- pages -----------------------------------------------------------------------------------
-
-
-@router.get("/login")
-def login_form(request: Request, next: str = "/", lang: str = "en", error: int = 0) -> Response:
-    w = words(lang if lang in LANGS else "en")
-    import secrets
-
-    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-    html = templates.get_template("login.html").render(w=w, next=_safe_next(next), token=token, error=bool(error),
-                                                        lang=lang if lang in LANGS else "en")
-    resp = HTMLResponse(html)
-    resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=server(request).security.secure_cookies)
-    return resp
-
-
-@router.post("/login")
-def login(
-    request: Request,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=1024)],
-    csrf: Annotated[str, Form(max_length=100)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
-    srv: Server = Depends(server),
-) -> Response:
-    import hmac
-
-    expected = request.cookies.get(LOGIN_COOKIE) or ""
-    if not expected or not hmac.compare_digest(expected.encode(), csrf.encode()):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
-    opened = srv.security.login(request, username, password)
-    if opened is None:
-        return RedirectResponse(f"/login?error=1&next={_safe_next(next)}", status_code=303)
-    sid, _ = opened
-    resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=srv.security.secure_cookies,
-                    max_age=8 * 3600)
-    resp.delete_cookie(LOGIN_COOKIE)
-    return resp
-
-
-@router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=100)], who: Principal = Depends(page_caller),
-           srv: Server = Depends(server)) -> Response:
-    srv.security.check_csrf(request, who, csrf)
-    srv.security.sessions.close(request.cookies.get(SESSION_COOKIE))
-    srv.security.audit("logout", who.user.username, None, None)
-    resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
-    return resp
-
-
-@router.post("/settings/lang")
-def settings_lang(request: Request, lang: Annotated[str, Form(pattern="^(en|fr)$")],
-                  csrf: Annotated[str, Form(max_length=100)], who: Principal = Depends(page_caller),
-                  srv: Server = Depends(server)) -> Response:
-    """Store the user's language (the ``lang`` of the URL still wins for one page)."""
-    srv.security.check_csrf(request, who, csrf)
-    con = srv.warehouse.con.cursor()
-    try:
-        set_lang(con, who.user.username, lang)
-    finally:
-        con.close()
-    return RedirectResponse(f"/?lang={lang}", status_code=303)
-
-
-def _safe_next(target: str) -> str:
-    """Only local paths after login (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
 @router.get("/")
 def overview(request: Request, who: Principal = Depends(page_caller), srv: Server = Depends(server)) -> Response:
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     names = tuple(n for s in DIMENSIONS for n in s.kpis)
     if request.query_params.get("export"):
-        current, _ = _figures(srv, who, view, names)
+        current, _ = figures(srv, who, view, names)
         return _maybe_export(request, who, srv, view, {"overview": current}, "overview") or HTMLResponse("")
 
     def build() -> list[dict[str, Any]]:
-        current, series = _figures(srv, who, view, names)
+        current, series = figures(srv, who, view, names)
         out = []
         for s in DIMENSIONS:
-            cards = [_card(KPIS[n], view, current, series) for n in s.kpis if who.scope.kpi_allowed(KPIS[n])]
+            cards = [card(KPIS[n], view, current, series) for n in s.kpis if who.scope.kpi_allowed(KPIS[n])]
             if cards:
                 out.append({"key": s.key, "title": s.title(view.lang), "cards": cards,
                             "href": f"/dimension/{s.key}?" + view.params()})
@@ -428,7 +142,7 @@ def overview_api(
     srv: Server = Depends(server),
 ) -> Response:
     """The overview page's figures: the five dimensions, each KPI's value, target, status and trend."""
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     key = ("overview-json", who.scope.rule, who.scope.tables, view.params())
     body: bytes = srv.warehouse.cached(key, lambda: json.dumps(_overview(srv, who, view), default=str).encode())
     return Response(body, media_type="application/json")
@@ -436,7 +150,7 @@ def overview_api(
 
 def _overview(srv: Server, who: Principal, view: View) -> dict[str, Any]:
     names = tuple(n for s in DIMENSIONS for n in s.kpis)
-    current, series = _figures(srv, who, view, names)
+    current, series = figures(srv, who, view, names)
     row = records(current)[0] if len(current) else {}
     trend = records(series) if len(series) else []
     sections = []
@@ -464,29 +178,29 @@ def dimension(key: str, request: Request, who: Principal = Depends(page_caller),
     if key not in DIMENSION_PAGES:
         raise HTTPException(status_code=404, detail="no such page")
     section = next(s for s in DIMENSIONS if s.key == key)
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     return _trend_page(request, who, srv, view, key, section.title(view.lang), DIMENSION_PAGES[key])
 
 
 def _trend_page(request: Request, who: Principal, srv: Server, view: View, key: str, title: str,
                 names: tuple[str, ...], by_tables: tuple[str, ...] = ()) -> Response:
-    current, series = _figures(srv, who, view, names)
+    current, series = figures(srv, who, view, names)
     kpis = [KPIS[n] for n in names if who.scope.kpi_allowed(KPIS[n])]
-    cards = [_card(k, view, current, series) for k in kpis]
+    cards = [card(k, view, current, series) for k in kpis]
     g = view.trend_grain
     chart_list = []
     if len(series):
         labels = [period_text(str(p), g, view.lang) for p in series[PERIOD]]
         for k in kpis:
             if k.name in series.columns:
-                chart_list.append(charts.lines(k.label(view.lang), labels, {k.label(view.lang): [_num(v) for v in series[k.name]]},
+                chart_list.append(charts.lines(k.label(view.lang), labels, {k.label(view.lang): [number(v) for v in series[k.name]]},
                                                k.unit))
-    tables = [_table("trend", words(view.lang)["trend"], series, kpis, (), view, grain=g)] if len(series) else []
+    tables = [table("trend", words(view.lang)["trend"], series, kpis, (), view, grain=g)] if len(series) else []
     frames = {"trend": series, "period": current}
     for dim in by_tables:
-        by_frame, _ = _figures(srv, who, view, names, by=(dim,), trend=False)
+        by_frame, _ = figures(srv, who, view, names, by=(dim,), trend=False)
         frames[dim] = by_frame
-        tables.append(_table(dim, words(view.lang).get(f"by_{dim}", dim), by_frame, kpis, (dim,), view))
+        tables.append(table(dim, words(view.lang).get(f"by_{dim}", dim), by_frame, kpis, (dim,), view))
     if (resp := _maybe_export(request, who, srv, view, frames, key)) is not None:
         return resp
     return _render(request, who, view, "page.html", key, title, srv, cards=cards, charts=chart_list, tables=tables)
@@ -494,19 +208,19 @@ def _trend_page(request: Request, who: Principal, srv: Server, view: View, key: 
 
 def _comparison(request: Request, who: Principal, srv: Server, key: str, title_key: str, dims: tuple[str, ...],
                 names: tuple[str, ...]) -> Response:
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     kpis = [KPIS[n] for n in names if who.scope.kpi_allowed(KPIS[n])]
     tables, chart_list, frames = [], [], {}
     for dim in dims:
-        frame, _ = _figures(srv, who, view, names, by=(dim,), trend=False)
+        frame, _ = figures(srv, who, view, names, by=(dim,), trend=False)
         frames[dim] = frame
-        tables.append(_table(dim, words(view.lang).get(f"by_{dim}", dim), frame, kpis, (dim,), view))
+        tables.append(table(dim, words(view.lang).get(f"by_{dim}", dim), frame, kpis, (dim,), view))
         if len(frame):
             labels = ["—" if v is None else str(v) for v in records(frame[[dim]]) and [r[dim] for r in records(frame[[dim]])]]
             for k in kpis[:4]:
                 if k.name in frame.columns:
                     chart_list.append(charts.bars(f"{k.label(view.lang)} — {words(view.lang).get(dim, dim)}", labels,
-                                                  [_num(v) for v in frame[k.name]], k.unit))
+                                                  [number(v) for v in frame[k.name]], k.unit))
     if (resp := _maybe_export(request, who, srv, view, frames, key)) is not None:
         return resp
     return _render(request, who, view, "page.html", key, title_key, srv, cards=[], charts=chart_list, tables=tables)
@@ -529,22 +243,22 @@ def teams(request: Request, who: Principal = Depends(page_caller), srv: Server =
 def agents(request: Request, who: Principal = Depends(page_caller), srv: Server = Depends(server)) -> Response:
     if who.user.role is Role.AGENT:
         return RedirectResponse(f"/agents/{who.user.agent_id}?" + request.url.query, status_code=303)
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     kpis = [KPIS[n] for n in AGENT_LIST if who.scope.kpi_allowed(KPIS[n])]
-    frame, _ = _figures(srv, who, view, AGENT_LIST, by=("agent_id",), trend=False)
+    frame, _ = figures(srv, who, view, AGENT_LIST, by=("agent_id",), trend=False)
     frames = {"agents": frame}
     if (resp := _maybe_export(request, who, srv, view, frames, "agents")) is not None:
         return resp
-    table = _table("agents", words(view.lang)["agents"], frame, kpis, ("agent_id",), view, link_agents=True)
+    listing = table("agents", words(view.lang)["agents"], frame, kpis, ("agent_id",), view, link_agents=True)
     return _render(request, who, view, "page.html", "agents", words(view.lang)["agents"], srv, cards=[], charts=[],
-                   tables=[table])
+                   tables=[listing])
 
 
 @router.get("/agents/{agent_id}")
 def agent(agent_id: str, request: Request, who: Principal = Depends(page_caller), srv: Server = Depends(server)) -> Response:
     if who.user.role is Role.AGENT and agent_id != who.user.agent_id:
         raise OutOfScope("another agent's figures are outside your scope")
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     view = View(view.grain, view.anchor, view.start, view.end, view.trend_start, {**view.filters, "agent_id": (agent_id,)},
                 view.lang, view.custom)
     title = f"{words(view.lang)['scorecard']} — {agent_id}"
@@ -553,14 +267,14 @@ def agent(agent_id: str, request: Request, who: Principal = Depends(page_caller)
 
 @router.get("/customers")
 def customers(request: Request, who: Principal = Depends(page_caller), srv: Server = Depends(server)) -> Response:
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     return _trend_page(request, who, srv, view, "customers", "Expérience client" if view.lang == "fr" else "Customer experience",
                        CUSTOMER)
 
 
 @router.get("/finance")
 def finance(request: Request, who: Principal = Depends(page_caller), srv: Server = Depends(server)) -> Response:
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     return _trend_page(request, who, srv, view, "finance", "Finance", FINANCE)
 
 
@@ -571,7 +285,7 @@ def definition(name: str, request: Request, who: Principal = Depends(page_caller
     k = KPIS[name]
     if not who.scope.kpi_allowed(k):
         raise OutOfScope(f"KPI {name} is outside your scope")
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     with srv.warehouse.reader() as (engine, _):
         ex = explain(engine, name, KpiQuery(kpis=(name,), tz=srv.warehouse.reporting_tz()))
     return _render(request, who, view, "kpi.html", "", k.label(view.lang), srv, k=k, sql=ex.sql, params=ex.params)
@@ -591,10 +305,8 @@ def drill_page(
     """The rows behind a figure: the view's period (or one period of a trend) and group."""
     if name not in KPIS:
         raise HTTPException(status_code=404, detail="no such KPI")
-    view = _view(request, who, srv)
+    view = view_of(request, who, srv)
     k = KPIS[name]
-    from cxkpi.kpi.inspect import parse_where
-
     group = parse_where(list(where or []))
     filters = {d: v for d, v in view.filters.items() if d not in group}
     grain = Grain(drill_grain) if drill_grain and period else Grain.ALL

@@ -264,10 +264,10 @@ def outer_join(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFram
 def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
     """One source's measures: the additive ones from a daily rollup when one can answer
     exactly, the others (all of them when none can) from the raw rows."""
-    from cxkpi.kpi.rollups import rollup_expression  # rollups build on this module
+    from cxkpi.kpi.rollups import rollable, rollup_expression  # rollups build on this module
 
     keys = [*q.by, PERIOD]
-    additive = [m for m in ms if m.additive and not m.business] if q.use_rollups else []
+    additive = [m for m in ms if rollable(m)] if q.use_rollups else []
     rolled = rollup_expression(engine, source, additive, q, p) if additive else None
     rest = [m for m in ms if rolled is None or m not in additive]
     df = rolled.to_pandas() if rolled is not None else None

@@ -9,9 +9,16 @@ week, a month, all time, a range of whole local days, a filter on those dimensio
 the sum of its daily rows: the very number the raw scan gives, null where every day is
 null (a sum of no value), never a mean of means.
 
+The backlog (a SNAPSHOT source: the cases open at each period's end) has a daily
+snapshot rollup: the raw aggregation at grain day over the default span of the data, so
+row (dims, day d) holds the counts and age sums of the cases open at the end of local day
+d. A backlog at the end of any period (cut by --from/--to, or all time) is the snapshot of
+the day that period's window ends: one day's row, never a sum over days. It answers only
+ranges within the span it was built over (recorded in the metadata).
+
 A rollup answers only what it can answer exactly: the same zone and parameter values
-as when it was built, dimensions and filters among its own, events sources only, no
-quantile and no business time. Anything else falls back to the raw scan. The rollups
+as when it was built, dimensions and filters among its own, events sources (and the
+backlog snapshot), no quantile and no business time. Anything else falls back to the raw scan. The rollups
 are rebuilt inside the transaction that changes their tables (the importer, sentiment
 scoring), so a reader never sees new rows with old rollups. FCR censoring depends on the
 latest contact of the whole warehouse, so a contact import rebuilds its rollups whole
@@ -24,6 +31,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -34,9 +42,9 @@ from cxkpi import __version__
 from cxkpi.config import UserError, check_tz
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import MEASURES
-from cxkpi.kpi.engine import PERIOD, KpiQuery, expression, source_filters, with_filters
+from cxkpi.kpi.engine import PERIOD, KpiQuery, _data_span, expression, source_filters, with_filters
 from cxkpi.kpi.model import Grain, Measure
-from cxkpi.kpi.periods import IBIS_UNITS
+from cxkpi.kpi.periods import IBIS_UNITS, label, next_start, period_start
 from cxkpi.kpi.sources import SOURCES, Shape, Source
 from cxkpi.warehouse import quote
 from cxkpi.warehouse.engines import Engine, duckdb_engine
@@ -58,8 +66,23 @@ class Rollup:
         return f"rollup_{self.name}"
 
     def measures(self) -> list[Measure]:
-        """The measures it stores: every additive measure of its source without business time."""
-        return [m for m in MEASURES.values() if m.source == self.source and m.additive and not m.business]
+        """The measures it stores: every rollable measure of its source (``rollable``)."""
+        return [m for m in MEASURES.values() if m.source == self.source and rollable(m)]
+
+
+# SNAPSHOT sources with a daily snapshot rollup: the measures that are counts or sums over
+# the rows open at one instant (so summed over dimensions, never over days)
+SNAPSHOT_MEASURES: dict[str, frozenset[str]] = {
+    "backlog": frozenset(
+        {"backlog", "backlog_age_sum_s", "backlog_lt_1d", "backlog_1_3d", "backlog_3_7d", "backlog_gt_7d"}
+    ),
+}
+
+
+def rollable(m: Measure) -> bool:
+    """A measure a rollup can hold: additive over an events source's rows, or a count or
+    sum of a snapshot (SNAPSHOT_MEASURES); never business time."""
+    return not m.business and (m.additive or m.name in SNAPSHOT_MEASURES.get(m.source, frozenset()))
 
 
 _TEAM = ("channel", "team", "site")
@@ -73,6 +96,8 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup("responses_agent", "responses", ("agent_id", *_TEAM)),
     Rollup("surveys_sent", "surveys_sent", (*_TEAM, "mode", "language")),
     Rollup("surveys_sent_agent", "surveys_sent", ("agent_id", *_TEAM)),
+    Rollup("backlog", "backlog", (*_TEAM, "priority")),
+    Rollup("backlog_agent", "backlog", ("agent_id", *_TEAM)),
 )
 
 
@@ -139,14 +164,35 @@ def _sql_type(dtype: Any) -> str:
     return "BIGINT" if dtype.is_integer() else "DOUBLE"
 
 
-def _build_source(engine: Engine, source: str, tz: str, p: Mapping[str, Any]) -> tuple[dict[str, int], set[str]]:
+def _build_source(
+    engine: Engine, source: str, tz: str, p: Mapping[str, Any]
+) -> tuple[dict[str, int], set[str], list[str] | None]:
     """Rebuild the rollups of one source: the raw daily aggregation by all their dimensions
-    once (one scan), then each rollup summed from it. Returns their rows and the tables read."""
+    once (one scan), then each rollup summed from it. Returns their rows, the tables read
+    and, for a snapshot, the span of days it covers (ISO dates; None: no data)."""
     rollups = [r for r in ROLLUPS if r.source == source]
-    q = KpiQuery(kpis=(), by=_finest()[source], grain=Grain.DAY, tz=tz)
-    expr = expression(engine, SOURCES[source], rollups[0].measures(), q, p)
+    src = SOURCES[source]
+    span: list[str] | None = None
+    select = "*"
+    reads: set[str] = set()
+    if src.shape is Shape.SNAPSHOT:
+        engine.facts.clear()  # the span of the data as it is now, in this transaction
+        days = _data_span(engine, src, tz)
+        reads = {src.table, "contacts"}  # the default span falls back on the contacts' one
+        if days is None:
+            for r in rollups:
+                engine.raw.execute(f"DROP TABLE IF EXISTS {quote(r.table)}")
+            return {r.name: 0 for r in rollups}, reads, None
+        span = [days[0].isoformat(), days[1].isoformat()]
+        q = KpiQuery(kpis=(), by=_finest()[source], grain=Grain.DAY, start=days[0], end=days[1], tz=tz, use_rollups=False)
+        select = f"* REPLACE (CAST({quote(PERIOD)} AS DATE) AS {quote(PERIOD)})"  # the label of day d, as a date
+    else:
+        q = KpiQuery(kpis=(), by=_finest()[source], grain=Grain.DAY, tz=tz)
+    expr = expression(engine, src, rollups[0].measures(), q, p)
     base = quote(f"_rollup_base_{source}")
-    engine.raw.execute(f"CREATE OR REPLACE TEMP TABLE {base} AS {ibis.to_sql(expr, dialect='duckdb')}")
+    engine.raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT {select} FROM ({ibis.to_sql(expr, dialect='duckdb')})"
+    )
     rows: dict[str, int] = {}
     for r in rollups:
         keys = ", ".join(quote(c) for c in (*r.dims, PERIOD))
@@ -159,7 +205,7 @@ def _build_source(engine: Engine, source: str, tz: str, p: Mapping[str, Any]) ->
         )
         rows[r.name] = int(engine.raw.execute(f"SELECT count(*) FROM {quote(r.table)}").fetchall()[0][0])
     engine.raw.execute(f"DROP TABLE {base}")
-    return rows, _tables_read(expr)
+    return rows, _tables_read(expr) | reads, span
 
 
 def refresh_rollups(
@@ -190,9 +236,11 @@ def refresh_rollups(
         mine = [r for r in ROLLUPS if r.source == source]
         if changed is not None and not any(set(held[r.name]["reads"]) & changed for r in mine):
             continue
-        rows, reads = _build_source(engine, source, tz, p)
+        rows, reads, span = _build_source(engine, source, tz, p)
         for r in mine:
             held[r.name] = {**declared[r.name], "rows": rows[r.name], "reads": sorted(reads)}
+            if SOURCES[source].shape is Shape.SNAPSHOT:
+                held[r.name]["span"] = span
         built |= rows
     meta = {"format": FORMAT, "version": __version__, "tz": tz, "params": digest, "rollups": held}
     engine.raw.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [CONFIG_KEY, json.dumps(meta)])
@@ -212,6 +260,8 @@ def rollup_expression(
 ) -> Any:
     """The aggregation of ``measures`` for ``q`` read from a rollup, with the columns and
     types of ``engine.expression``; None when no rollup can answer it exactly."""
+    if source.shape is Shape.SNAPSHOT:
+        return _snapshot_expression(engine, source, measures, q, p)
     if source.shape is not Shape.EVENTS or source.base is not None or source.latest_only or not measures:
         return None
     if any(not m.additive or m.business or m.source != source.name for m in measures):
@@ -244,3 +294,65 @@ def rollup_expression(
         m.name: t[m.name].sum().cast("int64" if t[m.name].type().is_integer() else "float64") for m in measures
     }
     return t.group_by([*q.by, PERIOD]).aggregate(**sums)
+
+
+def _snapshot_expression(
+    engine: Engine, source: Source, measures: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]
+) -> Any:
+    """A snapshot source's aggregation read from its daily snapshot rollup, or None.
+
+    The raw path cuts the range into periods and looks at each at its window's end: the
+    end of local day d = min(the period's last day, the range's last day). That instant is
+    the one the rollup's row for day d was taken at, so each period is that day's rows,
+    relabelled (and grouped by fewer dimensions)."""
+    if not measures or any(not rollable(m) or m.source != source.name for m in measures):
+        return None
+    filters = source_filters(source, q)
+    needed = {*q.by, *filters}
+    meta = stored(engine)
+    if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+        return None
+    held = meta.get("rollups", {})
+    names = {m.name for m in measures}
+    fits = [
+        r for r in ROLLUPS
+        if r.source == source.name and r.name in held and held[r.name].get("span")
+        and needed <= set(r.dims) and names <= set(held[r.name]["measures"])
+    ]
+    if not fits:
+        return None
+    r = min(fits, key=lambda x: int(held[x.name].get("rows", 0)))
+    lo, hi = (date.fromisoformat(d) for d in held[r.name]["span"])
+    first, last = q.start, q.end
+    if first is None or last is None:  # the raw path's default range: the data's span now
+        span = _data_span(engine, source, q.tz)
+        if span is None:
+            return None
+        first, last = first or span[0], last or span[1]
+    if first > last or first < lo or last > hi:
+        return None
+    labels, days = _snapshot_days(first, last, q.grain)
+    windows = ibis.memtable({"_label": labels, "_day": days}, schema={"_label": "string", "_day": "date"})
+    t = with_filters(engine.table(r.table), filters)
+    j = t.join(windows, t[PERIOD] == windows["_day"])
+    sums = {
+        m.name: j[m.name].sum().cast("int64" if j[m.name].type().is_integer() else "float64") for m in measures
+    }
+    return j.group_by([*(j[d] for d in q.by), j["_label"].name(PERIOD)]).aggregate(**sums)
+
+
+def _snapshot_days(first: date, last: date, grain: Grain) -> tuple[list[str], list[date]]:
+    """Each period of ``grain`` over ``first``..``last`` (as ``periods`` cuts them) with its
+    label and the local day whose end is its snapshot instant (the window's end clipped to
+    the end of ``last``)."""
+    if grain is Grain.ALL:
+        return ["all"], [last]
+    labels: list[str] = []
+    days: list[date] = []
+    start = period_start(first, grain)
+    while start <= last:
+        nxt = next_start(start, grain)
+        labels.append(label(start, grain))
+        days.append(min(nxt - timedelta(days=1), last))
+        start = nxt
+    return labels, days
