@@ -30,12 +30,12 @@ from cxkpi.kpi import KPIS, MEASURES, Grain, KpiQuery, compute
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import measures_of
 from cxkpi.kpi.inspect import explain
-from cxkpi.kpi.rollups import CONFIG_KEY, ROLLUPS, refresh_rollups, rollup_expression, stored
+from cxkpi.kpi.rollups import CONFIG_KEY, ROLLUPS, SNAPSHOT_MEASURES, rollable, refresh_rollups, rollup_expression, stored
 from cxkpi.kpi.sources import SOURCES, Shape
 from cxkpi.warehouse import open_warehouse
 from cxkpi.warehouse.engines import duckdb_engine
 from kpi_golden import CONTACT_KPIS, DATASETS, THIRD_PARTY_WARNINGS, Warehouses, contact, is_na, write_csv
-from kpi_golden_more import AGENT_KPIS, DATASETS_MORE, RESOLUTION, SURVEY_KPIS, load_more
+from kpi_golden_more import AGENT_KPIS, BACKLOG, DATASETS_MORE, RESOLUTION, SURVEY_KPIS, load_more
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
 
@@ -60,7 +60,7 @@ def rolled(con: Any, q: KpiQuery) -> set[str]:
     p = kpi_params.resolve(q.params)
     by_source: dict[str, list[Any]] = {}
     for m in measures_of(list(q.kpis)):
-        if m.additive and not m.business:
+        if rollable(m):
             by_source.setdefault(m.source, []).append(m)
     return {s for s, ms in by_source.items() if rollup_expression(engine, SOURCES[s], ms, q, p) is not None}
 
@@ -87,7 +87,7 @@ def same(con: Any, q: KpiQuery, uses: bool | set[str] = True) -> pd.DataFrame:
     q = replace(q, with_counts=True)
     got = compute(engine, q)
     assert_equal_frames(got, compute(engine, replace(q, use_rollups=False)))
-    sources = {m.source for m in measures_of(list(q.kpis)) if m.additive and not m.business}
+    sources = {m.source for m in measures_of(list(q.kpis)) if rollable(m)}
     expected = (sources & ROLLED_SOURCES) if uses is True else (set() if uses is False else uses)
     assert rolled(con, q) == expected
     return got
@@ -113,7 +113,9 @@ def test_rollups_are_declared_on_their_sources_dimensions() -> None:
     assert len({r.name for r in ROLLUPS}) == len(ROLLUPS)
     for r in ROLLUPS:
         assert set(r.dims) <= set(SOURCES[r.source].dimensions), r
-        assert r.measures() and all(m.additive and not m.business for m in r.measures()), r
+        assert r.measures() and all(rollable(m) and not m.business for m in r.measures()), r
+        if SOURCES[r.source].shape is Shape.SNAPSHOT:
+            assert {m.name for m in r.measures()} == SNAPSHOT_MEASURES[r.source], r
     assert len(ROLLUP_KPIS) == 30
 
 
@@ -412,3 +414,134 @@ def test_a_partial_refresh_rebuilds_only_the_rollups_reading_the_table(demo_db: 
     assert set(refresh_rollups(con, PARIS, tables=("loans",))) == set()
     assert set(refresh_rollups(con, "UTC", tables=("loans",))) == {r.name for r in ROLLUPS}  # another zone: all
     con.close()
+
+
+# --------------------------------------------------------------------------- the backlog snapshot rollup
+
+BACKLOG_BUSINESS = tuple(k for k in KPIS if k.startswith("backlog_age_mean") and k != "backlog_age_mean")
+
+
+def test_backlog_snapshot_measures_are_the_counts_and_sums() -> None:
+    assert SNAPSHOT_MEASURES["backlog"] == {m.name for m in MEASURES.values() if m.source == "backlog" and not m.business}
+    assert BACKLOG_BUSINESS and all(not rollable(m) for m in MEASURES.values() if m.business)
+
+
+@pytest.mark.parametrize("grain", GRAINS)
+@pytest.mark.parametrize("by", [(), ("channel",), ("team",), ("priority", "team"), ("agent_id",), ("agent_id", "site")], ids=str)
+def test_golden_backlog(golden: Golden, by: tuple[str, ...], grain: Grain) -> None:
+    df = same(golden["cases"], KpiQuery(kpis=BACKLOG, by=by, grain=grain))
+    assert len(df)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "grain"),
+    [
+        (date(2026, 3, 10), date(2026, 3, 10), Grain.DAY),
+        (date(2026, 3, 9), date(2026, 3, 11), Grain.DAY),
+        (date(2026, 3, 4), date(2026, 3, 10), Grain.WEEK),  # weeks cut at both ends
+        (date(2026, 3, 5), None, Grain.MONTH),
+        (None, date(2026, 3, 7), Grain.ALL),
+        (date(2026, 3, 3), date(2026, 3, 8), Grain.ALL),
+        (date(2026, 3, 12), date(2026, 3, 12), Grain.DAY),  # the span's last day
+        (date(2026, 3, 5), date(2026, 3, 5), Grain.YEAR),
+    ],
+    ids=str,
+)
+def test_golden_backlog_ranges(golden: Golden, start: date | None, end: date | None, grain: Grain) -> None:
+    same(golden["cases"], KpiQuery(kpis=BACKLOG, by=("team",), grain=grain, start=start, end=end))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2026, 2, 20), date(2026, 3, 10)), (date(2026, 3, 5), date(2026, 3, 20)), (date(2026, 4, 1), None),
+     (date(2026, 1, 1), date(2026, 1, 31))],
+    ids=str,
+)
+def test_golden_backlog_outside_the_span_reads_the_raw_rows(golden: Golden, start: date, end: date | None) -> None:
+    for grain in (Grain.DAY, Grain.MONTH, Grain.ALL):
+        same(golden["cases"], KpiQuery(kpis=BACKLOG, by=("channel",), grain=grain, start=start, end=end), uses=False)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"channel": ("phone",)}, {"team": ("",)}, {"team": ("A", "")}, {"agent_id": ("", "nobody")}, {"channel": ()},
+     {"priority": ("high",), "site": ("",)}],
+    ids=str,
+)
+def test_golden_backlog_filters(golden: Golden, filters: dict[str, tuple[str, ...]]) -> None:
+    for grain in (Grain.DAY, Grain.ALL):
+        same(golden["cases"], KpiQuery(kpis=BACKLOG, by=("channel",), grain=grain, filters=filters))
+
+
+def test_golden_backlog_raw_dimensions_and_business_time(golden: Golden) -> None:
+    con = golden["cases"]
+    same(con, KpiQuery(kpis=BACKLOG, by=("reason",), grain=Grain.DAY), uses=False)
+    same(con, KpiQuery(kpis=BACKLOG, by=("priority", "agent_id"), grain=Grain.DAY), uses=False)  # in no one rollup
+    same(con, KpiQuery(kpis=BACKLOG, filters={"status": ("open",)}), uses=False)
+    same(con, KpiQuery(kpis=BACKLOG, grain=Grain.DAY, tz=PARIS), uses=False)  # built in UTC
+    # the business mean age needs the calendar: raw rows, beside the rollup's counts
+    same(con, KpiQuery(kpis=(*BACKLOG_BUSINESS, "backlog_open"), by=("channel",), grain=Grain.DAY))
+    # backlog and resolution together: two sources, two rollups
+    same(con, KpiQuery(kpis=(*BACKLOG, "resolution_time"), by=("channel",), grain=Grain.WEEK))
+
+
+def test_backlog_across_dst_in_paris(tmp_path: Path) -> None:
+    """Days of 23 and 25 hours: each day's snapshot is taken at Paris midnight."""
+    w = Warehouses(tmp_path)
+    con = load_more(w, "cases_tz")
+    assert set(refresh_rollups(con, PARIS)) >= {"backlog", "backlog_agent"}
+    meta = stored(duckdb_engine(con))
+    assert meta is not None and meta["rollups"]["backlog"]["span"]
+    for grain in GRAINS:
+        same(con, KpiQuery(kpis=BACKLOG, by=("channel",), grain=grain, tz=PARIS))
+    first, last = (date.fromisoformat(d) for d in meta["rollups"]["backlog"]["span"])
+    for grain in (Grain.DAY, Grain.WEEK, Grain.MONTH, Grain.ALL):
+        same(con, KpiQuery(kpis=BACKLOG, grain=grain, start=first, end=last, tz=PARIS))
+        same(con, KpiQuery(kpis=BACKLOG, grain=grain, end=last, tz="UTC"), uses=False)
+    w.close()
+
+
+def test_an_import_of_cases_refreshes_the_backlog_rollup(tmp_path: Path) -> None:
+    w = Warehouses(tmp_path)
+    con = load_more(w, "cases")
+    span = stored(duckdb_engine(con))["rollups"]["backlog"]["span"]  # type: ignore[index]
+    assert set(refresh_rollups(con, "UTC", tables=("cases",))) == {"cases_closed", "cases_closed_agent", "backlog", "backlog_agent"}
+    assert stored(duckdb_engine(con))["rollups"]["backlog"]["span"] == span  # type: ignore[index]
+    con.execute("DELETE FROM cases WHERE opened_at >= TIMESTAMPTZ '2026-03-12 00:00:00+00'")
+    before = same(con, KpiQuery(kpis=BACKLOG, grain=Grain.DAY), uses=set())  # the span moved: stale rollup unused
+    refresh_rollups(con, "UTC", tables=("cases",))
+    after = same(con, KpiQuery(kpis=BACKLOG, grain=Grain.DAY))
+    assert_equal_frames(before, after)
+    w.close()
+
+
+@pytest.mark.parametrize(
+    ("by", "grain", "start", "end"),
+    [
+        ((), Grain.DAY, None, None),
+        (("channel",), Grain.DAY, date(2026, 3, 20), date(2026, 4, 5)),  # spring forward (23 h) inside
+        (("channel",), Grain.DAY, date(2026, 10, 20), date(2026, 10, 31)),  # fall back (25 h) inside
+        (("channel", "priority"), Grain.WEEK, date(2026, 1, 15), date(2026, 3, 10)),  # weeks cut at both ends
+        (("team", "site"), Grain.MONTH, date(2026, 1, 15), date(2026, 3, 10)),  # months cut at both ends
+        (("agent_id",), Grain.MONTH, None, None),
+        (("agent_id", "channel"), Grain.QUARTER, date(2026, 2, 1), None),
+        ((), Grain.YEAR, None, date(2026, 5, 31)),
+        (("channel",), Grain.ALL, None, None),
+        (("priority",), Grain.ALL, date(2026, 1, 15), date(2026, 3, 10)),
+    ],
+    ids=str,
+)
+def test_demo_backlog(demo: Any, by: tuple[str, ...], grain: Grain, start: date | None, end: date | None) -> None:
+    df = same(demo, KpiQuery(kpis=BACKLOG, by=by, grain=grain, start=start, end=end, tz=PARIS))
+    assert len(df)
+
+
+def test_demo_backlog_filters_scope_and_fallbacks(demo: Any) -> None:
+    agent, team = _some(demo, "agent_id"), _some(demo, "team")
+    q = KpiQuery(kpis=BACKLOG, by=("channel",), grain=Grain.MONTH, tz=PARIS)
+    assert len(same(demo, replace(q, filters={"agent_id": (agent, "")})))
+    assert len(same(demo, replace(q, filters={"team": ("",)}, grain=Grain.DAY)))
+    assert len(same(demo, replace(q, scope=(("team", (team,)), ("agent_id", (agent,))))))
+    same(demo, replace(q, tz="UTC"), uses=False)
+    same(demo, replace(q, start=date(2025, 10, 1), end=date(2025, 11, 30)), uses=False)  # before the span
+    same(demo, replace(q, params={"fcr_window_days": 3}), uses=False)  # other parameters: another digest

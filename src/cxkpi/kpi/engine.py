@@ -21,7 +21,7 @@ from cxkpi.config import UserError, check_tz
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.calendar import MAX_SEGMENTS, Calendar, default_calendar, open_days_table
 from cxkpi.kpi.catalogue import KPIS, measures_of
-from cxkpi.kpi.model import Grain, Kpi, Measure, Unit
+from cxkpi.kpi.model import Grain, Kpi, Measure, Unit, compute_column
 from cxkpi.kpi.periods import IBIS_UNITS, Period, label, local_midnight_utc, period_start, periods
 from cxkpi.kpi.sources import SOURCES, Shape, Source, with_next_inbound
 from cxkpi.warehouse.engines import Engine
@@ -148,13 +148,18 @@ def compute(engine: Engine, q: KpiQuery) -> pd.DataFrame:
     for name in whole:
         frame[name] = frame[name].astype("Int64")
     # a measure missing after the outer join (no row of its source in the group) is None
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    groups: pd.DataFrame = frame
+    rows_once: list[list[dict[str, Any]]] = []
+
+    def as_records() -> list[dict[str, Any]]:
+        if not rows_once:
+            rows_once.append(groups.astype(object).where(groups.notna(), None).to_dict("records"))
+        return rows_once[0]
+
+    values = {k.name: compute_column(k, groups, p, as_records) for k in kpis}
     for k in kpis:
-        values = [k.compute(r, p) for r in records]
-        if k.unit is Unit.COUNT:
-            frame[k.name] = pd.array([None if v is None else round(v) for v in values], dtype="Int64")
-        else:
-            frame[k.name] = pd.array(values, dtype="Float64")
+        v = values[k.name]
+        frame[k.name] = v.round().astype("Int64") if k.unit is Unit.COUNT else v.astype("Float64")
     counts = [m.name for m in measures] if q.with_counts else []
     frame = frame[[*q.by, *([PERIOD] if q.grain is not Grain.ALL else []), *(k.name for k in kpis), *counts]]
     if keys:

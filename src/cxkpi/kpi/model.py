@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import pandas as pd
+
 
 class Unit(StrEnum):
     RATE = "rate"  # a fraction in [0, 1]
@@ -110,6 +112,13 @@ def ratio(num: str, den: str, scale: float = 1.0) -> KpiValue:
             return None
         return scale * float(n) / float(d)
 
+    def columns(frame: pd.DataFrame) -> pd.Series:
+        n = _floats(frame, num)
+        d = _floats(frame, den)
+        out = (scale * n) / d  # the same operations, in the same order, as f
+        return out.mask(d.isna() | n.isna() | (d == 0))
+
+    setattr(f, "columns", columns)
     return f
 
 
@@ -120,4 +129,23 @@ def value(measure: str) -> KpiValue:
         v = m.get(measure)
         return None if v is None else float(v)
 
+    setattr(f, "columns", lambda frame: _floats(frame, measure))
     return f
+
+
+def _floats(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A measure column as nullable floats (a measure absent from the frame: all null)."""
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    return frame[column].astype("Float64")
+
+
+def compute_column(kpi: Kpi, frame: pd.DataFrame, params: Mapping[str, Any],
+                   records: Callable[[], list[dict[str, Any]]]) -> pd.Series:
+    """``kpi`` for every group of ``frame``: column arithmetic for ratios and plain measures,
+    the KPI's own function row by row otherwise (``records`` gives the rows once)."""
+    columns = getattr(kpi.compute, "columns", None)
+    if columns is not None:
+        values: pd.Series = columns(frame)
+        return values
+    return pd.Series(pd.array([kpi.compute(r, params) for r in records()], dtype="Float64"), index=frame.index)

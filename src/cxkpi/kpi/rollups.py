@@ -190,9 +190,16 @@ def _build_source(
         q = KpiQuery(kpis=(), by=_finest()[source], grain=Grain.DAY, tz=tz)
     expr = expression(engine, src, rollups[0].measures(), q, p)
     base = quote(f"_rollup_base_{source}")
-    engine.raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT {select} FROM ({ibis.to_sql(expr, dialect='duckdb')})"
-    )
+    memtables = [op for op in expr.op().find(ops.InMemoryTable)]  # the snapshot's periods
+    for op in memtables:
+        engine.raw.register(op.name, op.data.to_pyarrow(op.schema))
+    try:
+        engine.raw.execute(
+            f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT {select} FROM ({ibis.to_sql(expr, dialect='duckdb')})"
+        )
+    finally:
+        for op in memtables:
+            engine.raw.unregister(op.name)
     rows: dict[str, int] = {}
     for r in rollups:
         keys = ", ".join(quote(c) for c in (*r.dims, PERIOD))
