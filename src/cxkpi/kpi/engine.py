@@ -267,7 +267,7 @@ def outer_join(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFram
 
 
 def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> pd.DataFrame:
-    """One source's measures: the additive ones from a daily rollup when one can answer
+    """One source's measures: the rollable ones (``rollups.rollable``) from a rollup when one can answer
     exactly, the others (all of them when none can) from the raw rows."""
     from cxkpi.kpi.rollups import rollable, rollup_expression  # rollups build on this module
 

@@ -18,11 +18,11 @@ ranges within the span it was built over (recorded in the metadata).
 
 A rollup answers only what it can answer exactly: the same zone and parameter values
 as when it was built, dimensions and filters among its own, events sources (and the
-backlog snapshot), no quantile and no business time. Anything else falls back to the raw scan. The rollups
-are rebuilt inside the transaction that changes their tables (the importer, sentiment
-scoring), so a reader never sees new rows with old rollups. FCR censoring depends on the
-latest contact of the whole warehouse, so a contact import rebuilds its rollups whole
-rather than only the days it touched.
+backlog snapshot), no quantile and no business time. Anything else falls back to the raw
+scan. The rollups are rebuilt inside the transaction that changes their tables (the
+importer, sentiment scoring), so a reader never sees new rows with old rollups. FCR
+censoring depends on the latest contact of the whole warehouse, so a contact import
+rebuilds its rollups whole rather than only the days it touched.
 """
 
 from __future__ import annotations
@@ -178,7 +178,9 @@ def _build_source(
     if src.shape is Shape.SNAPSHOT:
         engine.facts.clear()  # the span of the data as it is now, in this transaction
         days = _data_span(engine, src, tz)
-        reads = {src.table, "contacts"}  # the default span falls back on the contacts' one
+        has_own = engine.raw.execute(f"SELECT count(*) > 0 FROM {quote(src.table)}").fetchall()[0][0]
+        # the default span is the table's own, falling back on the contacts' one when it is empty
+        reads = {src.table} if has_own else {src.table, "contacts"}
         if days is None:
             for r in rollups:
                 engine.raw.execute(f"DROP TABLE IF EXISTS {quote(r.table)}")
