@@ -318,7 +318,7 @@ def test_upload_contacts_then_see_them_in_kpis_and_rejects(fresh: Fresh) -> None
     rejects = client.get(f"/api/rejects?import_id={report['import_id']}").json()
     assert rejects["total"] == 1
     (bad,) = rejects["rows"]
-    assert (bad["table_name"], bad["line"], bad["column"]) == ("contacts", 4, "channel")
+    assert (bad["table"], bad["line"], bad["column"]) == ("contacts", 4, "channel")
     assert "pigeon" in bad["raw"] and bad["reason"]
     assert client.get("/api/rejects?table=contacts").json()["total"] == 1
     assert client.get("/api/rejects?table=cases").json() == {"rows": [], "limit": 100, "offset": 0, "total": 0}

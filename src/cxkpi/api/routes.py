@@ -26,6 +26,7 @@ from cxkpi.kpi.inspect import parse_where
 from cxkpi.kpi.output import records
 from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target
 from cxkpi.schema import TABLES
+from cxkpi.warehouse.inspect import count_rejects, list_rejects
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -222,20 +223,10 @@ def rejects_list(
     srv: Server = Depends(server),
 ) -> Page:
     """Rows set aside (file, line, column, reason), newest import first (admin, manager)."""
-    where: list[str] = ["TRUE"]
-    values: list[Any] = []
-    if import_id is not None:
-        where.append("r.import_id = ?")
-        values.append(import_id)
-    if table is not None:
-        where.append("r.table_name = ?")
-        values.append(table)
-    base = f"FROM rejects r WHERE {' AND '.join(where)}"
     with srv.warehouse.reader() as (_, cur):
-        total = cur.execute(f"SELECT count(*) {base}", values).fetchall()[0][0]
-        rows = _dicts(cur.execute(
-            f"SELECT r.* {base} ORDER BY r.import_id DESC, r.line LIMIT ? OFFSET ?", [*values, limit, offset]))
-    return Page(rows=rows, limit=limit, offset=offset, total=int(total))
+        total = count_rejects(cur, table, import_id)
+        rows = list_rejects(cur, table, import_id, limit=limit, offset=offset)
+    return Page(rows=rows, limit=limit, offset=offset, total=total)
 
 
 @router.get("/audit", response_model=Page)

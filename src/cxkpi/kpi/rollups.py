@@ -275,20 +275,10 @@ def rollup_expression(
         return None
     if any(not m.additive or m.business or m.source != source.name for m in measures):
         return None
-    filters = source_filters(source, q)  # the user's filters and access scope
-    needed = {*q.by, *filters}
-    meta = stored(engine)
-    if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+    picked = _pick(engine, source, measures, q, p)
+    if picked is None:
         return None
-    held = meta.get("rollups", {})
-    names = {m.name for m in measures}
-    fits = [
-        r for r in ROLLUPS
-        if r.source == source.name and r.name in held and needed <= set(r.dims) and names <= set(held[r.name]["measures"])
-    ]
-    if not fits:
-        return None
-    r = min(fits, key=lambda x: int(held[x.name].get("rows", 0)))
+    r, _, filters = picked
     t = engine.table(r.table)
     if q.start:
         t = t.filter(t[PERIOD] >= q.start)
@@ -305,6 +295,29 @@ def rollup_expression(
     return t.group_by([*q.by, PERIOD]).aggregate(**sums)
 
 
+def _pick(engine: Engine, source: Source, measures: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any],
+          snapshot: bool = False) -> tuple[Rollup, dict[str, Any], dict[str, tuple[str, ...]]] | None:
+    """The smallest stored rollup of ``source`` holding the measures and every dimension the
+    query groups or filters by (its scope included), built in the query's zone with its
+    parameters: (rollup, its metadata, the filters to apply); None if there is none."""
+    filters = source_filters(source, q)  # the user's filters and access scope
+    needed = {*q.by, *filters}
+    meta = stored(engine)
+    if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+        return None
+    held = meta.get("rollups", {})
+    names = {m.name for m in measures}
+    fits = [
+        r for r in ROLLUPS
+        if r.source == source.name and r.name in held and (held[r.name].get("span") or not snapshot)
+        and needed <= set(r.dims) and names <= set(held[r.name]["measures"])
+    ]
+    if not fits:
+        return None
+    r = min(fits, key=lambda x: int(held[x.name].get("rows", 0)))
+    return r, held[r.name], filters
+
+
 def _snapshot_expression(
     engine: Engine, source: Source, measures: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]
 ) -> Any:
@@ -316,22 +329,11 @@ def _snapshot_expression(
     relabelled (and grouped by fewer dimensions)."""
     if not measures or any(not rollable(m) or m.source != source.name for m in measures):
         return None
-    filters = source_filters(source, q)
-    needed = {*q.by, *filters}
-    meta = stored(engine)
-    if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+    picked = _pick(engine, source, measures, q, p, snapshot=True)
+    if picked is None:
         return None
-    held = meta.get("rollups", {})
-    names = {m.name for m in measures}
-    fits = [
-        r for r in ROLLUPS
-        if r.source == source.name and r.name in held and held[r.name].get("span")
-        and needed <= set(r.dims) and names <= set(held[r.name]["measures"])
-    ]
-    if not fits:
-        return None
-    r = min(fits, key=lambda x: int(held[x.name].get("rows", 0)))
-    lo, hi = (date.fromisoformat(d) for d in held[r.name]["span"])
+    r, held, filters = picked
+    lo, hi = (date.fromisoformat(d) for d in held["span"])
     first, last = q.start, q.end
     if first is None or last is None:  # the raw path's default range: the data's span now
         span = _data_span(engine, source, q.tz)

@@ -30,8 +30,29 @@ def list_rejects(
     import_id: int | None = None,
     limit: int = 50,
     summary: bool = False,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Rejected rows (newest import first), or counts by table and reason with ``summary``."""
+    clause, params = _rejects_where(table, import_id)
+    cap = (f"LIMIT {int(limit)}" if limit else "") + (f" OFFSET {int(offset)}" if offset else "")
+    if summary:
+        sql = (f"SELECT r.table_name AS table, r.reason, count(*) AS rows FROM rejects r {clause} "
+               f"GROUP BY ALL ORDER BY rows DESC, r.reason {cap}")
+    else:
+        sql = (f"SELECT r.import_id, r.table_name AS table, r.file, r.line, r.\"column\", r.reason, r.raw "
+               f"FROM rejects r {clause} ORDER BY r.import_id DESC, r.line {cap}")
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def count_rejects(con: duckdb.DuckDBPyConnection, table: str | None = None, import_id: int | None = None) -> int:
+    """How many rows ``list_rejects`` would list without a limit."""
+    clause, params = _rejects_where(table, import_id)
+    return int(con.execute(f"SELECT count(*) FROM rejects r {clause}", params).fetchall()[0][0])
+
+
+def _rejects_where(table: str | None, import_id: int | None) -> tuple[str, list[object]]:
     if table is not None and table not in TABLES:
         raise UserError(f"unknown table {table!r} (known: {', '.join(TABLES)})")
     where: list[str] = []
@@ -42,17 +63,7 @@ def list_rejects(
     if import_id is not None:
         where.append("r.import_id = ?")
         params.append(import_id)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    cap = f"LIMIT {int(limit)}" if limit else ""
-    if summary:
-        sql = (f"SELECT r.table_name AS table, r.reason, count(*) AS rows FROM rejects r {clause} "
-               f"GROUP BY ALL ORDER BY rows DESC, r.reason {cap}")
-    else:
-        sql = (f"SELECT r.import_id, r.table_name AS table, r.file, r.line, r.\"column\", r.reason, r.raw "
-               f"FROM rejects r {clause} ORDER BY r.import_id DESC, r.line {cap}")
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
 def config_value(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
