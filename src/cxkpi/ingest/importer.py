@@ -89,13 +89,16 @@ def import_file(
     if path.is_dir():
         raise UserError(f"{path} is a folder, not a file")
     rejects_file = _rejects_path(path, rejects_dir)
+    checksum = _Checksum(path)
     try:
         return _run_import(con, table, lambda tag: stage(con, path, read, tag), m, tz, str(path), rejects_file,
-                           progress, _Checksum(path))
+                           progress, checksum)
     except _NotUtf8:
         retry = ReadOptions(**{**asdict(read), "encoding": "cp1252"})
         return _run_import(con, table, lambda tag: stage(con, path, retry, tag), m, tz, str(path), rejects_file,
-                           progress, _Checksum(path))
+                           progress, checksum)
+    finally:
+        checksum.wait()  # never leave the thread reading a file its caller may delete
 
 
 def import_arrow(
@@ -181,6 +184,9 @@ class _Checksum:
                         self._blank.append(lines + seen + 1)
                 lines += chunk.count(b"\n")
                 previous = chunk
+
+    def wait(self) -> None:
+        self._thread.join()
 
     def value(self) -> str:
         self._thread.join()
