@@ -176,7 +176,7 @@ def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
 ) -> None:
-    """Serve the web dashboard and the REST API (OpenAPI at /docs) over the warehouse."""
+    """Serve the web dashboard and the REST API (described at /openapi.json) over the warehouse."""
     from cxkpi.api.app import serve
 
     if not 0 < port < 65536:
