@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= cxkpi.duckdb
 
-.PHONY: install demo test bench docs clean
+.PHONY: install demo test browser bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ demo: $(STAMP)
 	@echo "Explore: .venv/bin/cxkpi kpis | .venv/bin/cxkpi kpi service_level --by channel --grain month | .venv/bin/cxkpi explain fcr"
 	@echo "The web panel: .venv/bin/cxkpi --db $(DB) serve, then http://127.0.0.1:8000 (user admin, password printed above)."
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
+
+# the browser tests drive Debian's chromium (Playwright never downloads one): installed with apt when missing
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=; if [ "$$(id -u)" -ne 0 ] && sudo -n true 2>/dev/null; then SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		command -v chromium >/dev/null 2>&1 || { echo "chromium is needed by the browser tests: apt-get install chromium (or CXKPI_SKIP_BROWSER=1)" >&2; exit 1; }; }
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
