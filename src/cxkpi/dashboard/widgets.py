@@ -84,9 +84,13 @@ def table(key: str, title: str, frame: pd.DataFrame, kpis: list[Kpi], dims: tupl
 
 
 def export_response(frame: pd.DataFrame, fmt: str, stem: str) -> Response:
-    """A table as a CSV or XLSX download."""
+    """A table as a CSV or XLSX download.
+
+    Imported text (a team name, a verbatim) may start like a spreadsheet formula: it is
+    written as text, never as a formula (a leading apostrophe in CSV, a string cell in XLSX).
+    """
     if fmt == "csv":
-        return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",
+        return Response(_text_safe(frame).to_csv(index=False), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
     if fmt == "xlsx":
         buf = io.BytesIO()
@@ -94,8 +98,21 @@ def export_response(frame: pd.DataFrame, fmt: str, stem: str) -> Response:
         for col in out.columns:
             if str(out[col].dtype) in ("Float64", "Int64"):
                 out[col] = out[col].astype("float64")
-        with pd.ExcelWriter(buf, engine="xlsxwriter") as xl:
+        options = {"strings_to_formulas": False, "strings_to_urls": False}
+        with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": options}) as xl:
             out.to_excel(xl, index=False, sheet_name="cxkpi")
         return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
     raise UserError("export formats: csv or xlsx")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would read as a formula, prefixed with an apostrophe."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in out[col]]
+    return out
