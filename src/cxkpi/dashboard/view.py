@@ -7,7 +7,7 @@ grain are left out of the frame that cannot hold them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,13 +18,13 @@ from fastapi import Request
 
 from cxkpi.access.users import Role
 from cxkpi.api.deps import Server
-from cxkpi.api.queries import QueryArgs, build_query, kpi_frame, period_range
+from cxkpi.api.queries import kpi_frame, period_range
 from cxkpi.api.security import Principal
 from cxkpi.config import UserError
 from cxkpi.dashboard.i18n import LANGS, date_text, period_from_date
 from cxkpi.dashboard.pages import DIMENSIONS, FILTERS
 from cxkpi.kpi.catalogue import KPIS
-from cxkpi.kpi.engine import KpiQuery
+from cxkpi.kpi.engine import GRAIN_ORDER, KpiQuery
 from cxkpi.kpi.model import Grain, Kpi
 
 TREND = {Grain.DAY: 14, Grain.WEEK: 12, Grain.MONTH: 12, Grain.QUARTER: 8, Grain.YEAR: 5}
@@ -43,7 +43,6 @@ class View:
     filters: dict[str, tuple[str, ...]]
     lang: str
     custom: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def trend_grain(self) -> Grain:
@@ -59,7 +58,6 @@ class View:
             base["date"] = self.anchor.isoformat()
         for dim, values in self.filters.items():
             base[dim] = values[0]
-        base |= self.extra
         base |= {k: v for k, v in changes.items() if v is not None}
         return urlencode(base)
 
@@ -148,7 +146,7 @@ def figures(srv: Server, who: Principal, view: View, names: tuple[str, ...], by:
     series = pd.DataFrame()
     if trend:
         g = view.trend_grain
-        fine = [k for k in usable if list(Grain).index(k.min_grain) <= list(Grain).index(g)]
+        fine = [k for k in usable if GRAIN_ORDER.index(k.min_grain) <= GRAIN_ORDER.index(g)]
         start = view.start if view.custom else view.trend_start
         series = run_kpis(srv, who, view, fine, by, g, start, view.end, targets=False)
     return current, series
@@ -158,7 +156,7 @@ def run_kpis(srv: Server, who: Principal, view: View, kpis: list[Kpi], by: tuple
          start: date, end: date, targets: bool) -> pd.DataFrame:
     if not kpis:
         return pd.DataFrame()
-    q = build_query(srv.warehouse, QueryArgs(kpis=tuple(k.name for k in kpis), grain=grain.value))
-    q = KpiQuery(kpis=q.kpis, by=by, grain=grain, start=start, end=end, tz=q.tz, calendar=q.calendar,
-                 filters=dict(view.filters) or None)
+    tz = srv.warehouse.reporting_tz()
+    q = KpiQuery(kpis=tuple(k.name for k in kpis), by=by, grain=grain, start=start, end=end, tz=tz,
+                 calendar=srv.warehouse.calendar(tz), filters=dict(view.filters) or None)
     return kpi_frame(srv.warehouse, who, q, targets=targets)

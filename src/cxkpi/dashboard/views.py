@@ -83,25 +83,18 @@ def _filter_values(srv: Server, who: Principal) -> dict[str, list[str]]:
     return values
 
 
-def _export(who: Principal, srv: Server, view: View, tables: list[dict[str, Any]], frames: dict[str, pd.DataFrame],
-            fmt: str, key: str, name: str) -> Response:
+def _maybe_export(request: Request, who: Principal, srv: Server, frames: dict[str, pd.DataFrame],
+                  name: str) -> Response | None:
+    """The page's table ``?table=`` as ``?export=csv|xlsx`` (audited); None when no export is asked."""
+    fmt = request.query_params.get("export")
+    if not fmt:
+        return None
+    key = request.query_params.get("table", "")
     if key not in frames:
         raise HTTPException(status_code=404, detail="no such table")
     frame = frames[key]
     srv.security.audit("export", who.user.username, f"{name}:{key}.{fmt} ({len(frame)} rows)", None)
     return export_response(frame, fmt, f"cxkpi-{name}-{key}")
-
-
-
-
-def _maybe_export(request: Request, who: Principal, srv: Server, view: View, frames: dict[str, pd.DataFrame],
-                  name: str) -> Response | None:
-    fmt = request.query_params.get("export")
-    if not fmt:
-        return None
-    return _export(who, srv, view, [], frames, fmt, request.query_params.get("table", ""), name)
-
-
 
 
 @router.get("/")
@@ -110,7 +103,9 @@ def overview(request: Request, who: Principal = Depends(page_caller), srv: Serve
     names = tuple(n for s in DIMENSIONS for n in s.kpis)
     if request.query_params.get("export"):
         current, _ = figures(srv, who, view, names)
-        return _maybe_export(request, who, srv, view, {"overview": current}, "overview") or HTMLResponse("")
+        exported = _maybe_export(request, who, srv, {"overview": current}, "overview")
+        assert exported is not None  # an export was asked for
+        return exported
 
     def build() -> list[dict[str, Any]]:
         current, series = figures(srv, who, view, names)
@@ -201,7 +196,7 @@ def _trend_page(request: Request, who: Principal, srv: Server, view: View, key: 
         by_frame, _ = figures(srv, who, view, names, by=(dim,), trend=False)
         frames[dim] = by_frame
         tables.append(table(dim, words(view.lang).get(f"by_{dim}", dim), by_frame, kpis, (dim,), view))
-    if (resp := _maybe_export(request, who, srv, view, frames, key)) is not None:
+    if (resp := _maybe_export(request, who, srv, frames, key)) is not None:
         return resp
     return _render(request, who, view, "page.html", key, title, srv, cards=cards, charts=chart_list, tables=tables)
 
@@ -216,12 +211,12 @@ def _comparison(request: Request, who: Principal, srv: Server, key: str, title_k
         frames[dim] = frame
         tables.append(table(dim, words(view.lang).get(f"by_{dim}", dim), frame, kpis, (dim,), view))
         if len(frame):
-            labels = ["—" if v is None else str(v) for v in records(frame[[dim]]) and [r[dim] for r in records(frame[[dim]])]]
+            labels = ["—" if r[dim] is None else str(r[dim]) for r in records(frame[[dim]])]
             for k in kpis[:4]:
                 if k.name in frame.columns:
                     chart_list.append(charts.bars(f"{k.label(view.lang)} — {words(view.lang).get(dim, dim)}", labels,
                                                   [number(v) for v in frame[k.name]], k.unit))
-    if (resp := _maybe_export(request, who, srv, view, frames, key)) is not None:
+    if (resp := _maybe_export(request, who, srv, frames, key)) is not None:
         return resp
     return _render(request, who, view, "page.html", key, title_key, srv, cards=[], charts=chart_list, tables=tables)
 
@@ -247,7 +242,7 @@ def agents(request: Request, who: Principal = Depends(page_caller), srv: Server 
     kpis = [KPIS[n] for n in AGENT_LIST if who.scope.kpi_allowed(KPIS[n])]
     frame, _ = figures(srv, who, view, AGENT_LIST, by=("agent_id",), trend=False)
     frames = {"agents": frame}
-    if (resp := _maybe_export(request, who, srv, view, frames, "agents")) is not None:
+    if (resp := _maybe_export(request, who, srv, frames, "agents")) is not None:
         return resp
     listing = table("agents", words(view.lang)["agents"], frame, kpis, ("agent_id",), view, link_agents=True)
     return _render(request, who, view, "page.html", "agents", words(view.lang)["agents"], srv, cards=[], charts=[],
@@ -315,7 +310,7 @@ def drill_page(
     limit = EXPORT_ROWS if request.query_params.get("export") else DRILL_PAGE + 1  # one more: is there a next page
     offset = 0 if request.query_params.get("export") else page * DRILL_PAGE
     frame = drill_frame(srv.warehouse, who, name, group, period if grain is not Grain.ALL else None, q, limit, offset)
-    if (resp := _maybe_export(request, who, srv, view, {"rows": frame}, f"drill-{name}")) is not None:
+    if (resp := _maybe_export(request, who, srv, {"rows": frame}, f"drill-{name}")) is not None:
         return resp
     has_next = len(frame) > DRILL_PAGE and not request.query_params.get("export")
     frame = frame.iloc[:DRILL_PAGE] if has_next else frame

@@ -260,7 +260,10 @@ def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
 
 
 def outer_join(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Groups of either side; pandas cannot merge empty Arrow-backed keys, so those go as objects."""
+    """Groups of either side; pandas cannot merge empty Arrow-backed keys, so those go as objects
+    (and with no group at all, the columns are put side by side, keeping the keys' types)."""
+    if a.empty and b.empty:
+        return pd.concat([a, b.drop(columns=keys)], axis=1)
     if a.empty or b.empty:
         a, b = a.astype({k: object for k in keys}), b.astype({k: object for k in keys})
     return a.merge(b, on=keys, how="outer")
@@ -279,12 +282,7 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     if rest:
         expr = expression(engine, source, rest, q, p)
         raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
-        if df is None:
-            df = raw
-        elif df.empty and raw.empty:  # no group: keep the key columns' types (a join would make them objects)
-            df = pd.concat([df, raw.drop(columns=keys)], axis=1)
-        else:
-            df = outer_join(df, raw, keys)
+        df = raw if df is None else outer_join(df, raw, keys)
     assert df is not None
     if q.grain is Grain.ALL:
         return df.drop(columns=[PERIOD])
