@@ -187,26 +187,26 @@ def watch(page: Page) -> list[str]:
     return errors
 
 
-@pytest.fixture(scope="module")
-def overview(manager_context: BrowserContext, site: Site) -> Iterator[Page]:
-    """The manager's overview (default period, no filter, English), loaded once; tests must not navigate it."""
-    page = manager_context.new_page()
+def overview_page(context: BrowserContext, site: Site) -> Iterator[Page]:
+    """A new page on the overview; closing it fails the test if the browser reported errors."""
+    page = context.new_page()
     errors = watch(page)
     page.goto(site.url + "/")
     yield page
     page.close()
     assert not errors, f"errors in the browser: {errors}"
+
+
+@pytest.fixture(scope="module")
+def overview(manager_context: BrowserContext, site: Site) -> Iterator[Page]:
+    """The manager's overview (default period, no filter, English), loaded once; tests must not navigate it."""
+    yield from overview_page(manager_context, site)
 
 
 @pytest.fixture
 def manager(manager_context: BrowserContext, site: Site) -> Iterator[Page]:
     """A fresh page of the manager on the overview, to navigate from."""
-    page = manager_context.new_page()
-    errors = watch(page)
-    page.goto(site.url + "/")
-    yield page
-    page.close()
-    assert not errors, f"errors in the browser: {errors}"
+    yield from overview_page(manager_context, site)
 
 
 def card(page: Page, kpi: str) -> str:

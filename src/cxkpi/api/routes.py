@@ -26,7 +26,7 @@ from cxkpi.kpi.inspect import parse_where
 from cxkpi.kpi.output import records
 from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target
 from cxkpi.schema import TABLES
-from cxkpi.warehouse.inspect import count_rejects, list_rejects
+from cxkpi.warehouse.inspect import count_rejects, dicts, list_rejects
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -203,14 +203,8 @@ def imports_list(limit: Limit = 100, offset: Offset = 0, who: Principal = Depend
     """The import log, newest first (admin, manager)."""
     with srv.warehouse.reader() as (_, cur):
         total = cur.execute("SELECT count(*) FROM import_log").fetchall()[0][0]
-        rows = _dicts(cur.execute("SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]))
+        rows = dicts(cur.execute("SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]))
     return Page(rows=rows, limit=limit, offset=offset, total=int(total))
-
-
-def _dicts(cur: Any) -> list[dict[str, Any]]:
-    """The rows of an executed query as dicts (no DataFrame: duckdb's ``fetch_df`` warns under pandas 3.1)."""
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 @router.get("/rejects", response_model=Page)

@@ -41,8 +41,12 @@ def list_rejects(
     else:
         sql = (f"SELECT r.import_id, r.table_name AS table, r.file, r.line, r.\"column\", r.reason, r.raw "
                f"FROM rejects r {clause} ORDER BY r.import_id DESC, r.line {cap}")
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
+    return dicts(con.execute(sql, params))
+
+
+def dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of an executed query as dicts (no DataFrame: duckdb's ``fetch_df`` warns under pandas 3.1)."""
+    names = [d[0] for d in cur.description or ()]
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
