@@ -29,6 +29,7 @@ from cxkpi.ingest import import_file
 from cxkpi.kpi import KPIS, MEASURES, Grain, KpiQuery, compute
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import measures_of
+from cxkpi.kpi.customer_rollups import CUSTOMER_ROLLUPS
 from cxkpi.kpi.inspect import explain
 from cxkpi.kpi.rollups import (
     CONFIG_KEY, ROLLUPS, SNAPSHOT_MEASURES, refresh_rollups, rollable, rollup_expression, stored,
@@ -243,8 +244,8 @@ def demo(demo_db: Path) -> Iterator[Any]:
 def test_demo_rollups_are_built_in_the_reporting_zone(demo: Any) -> None:
     meta = stored(duckdb_engine(demo))
     assert meta is not None and meta["tz"] == PARIS
-    assert set(meta["rollups"]) == {r.name for r in ROLLUPS}
-    assert all(meta["rollups"][r.name]["rows"] > 0 for r in ROLLUPS)
+    assert set(meta["rollups"]) == {r.name for r in (*ROLLUPS, *CUSTOMER_ROLLUPS)}
+    assert all(meta["rollups"][r.name]["rows"] > 0 for r in (*ROLLUPS, *CUSTOMER_ROLLUPS))
 
 
 @pytest.mark.parametrize(
@@ -387,7 +388,7 @@ def test_rollups_of_another_release_are_ignored(demo_db: Path, tmp_path: Path) -
     con.execute("UPDATE warehouse_config SET value = ? WHERE key = ?", [json.dumps(meta), CONFIG_KEY])
     same(con, KpiQuery(kpis=("asa", "csat"), tz=PARIS), uses=False)
     # the next refresh of any table rebuilds them all, for this release
-    assert set(refresh_rollups(con, PARIS, tables=())) == {r.name for r in ROLLUPS}
+    assert set(refresh_rollups(con, PARIS, tables=())) == {r.name for r in (*ROLLUPS, *CUSTOMER_ROLLUPS)}
     same(con, KpiQuery(kpis=("asa", "csat"), tz=PARIS))
     con.close()
 
@@ -414,7 +415,9 @@ def test_a_partial_refresh_rebuilds_only_the_rollups_reading_the_table(demo_db: 
         "responses", "responses_agent", "surveys_sent", "surveys_sent_agent"
     }
     assert set(refresh_rollups(con, PARIS, tables=("loans",))) == set()
-    assert set(refresh_rollups(con, "UTC", tables=("loans",))) == {r.name for r in ROLLUPS}  # another zone: all
+    assert set(refresh_rollups(con, PARIS, tables=("contact_links",))) == {r.name for r in CUSTOMER_ROLLUPS}
+    every = {r.name for r in (*ROLLUPS, *CUSTOMER_ROLLUPS)}
+    assert set(refresh_rollups(con, "UTC", tables=("loans",))) == every  # another zone: all
     con.close()
 
 

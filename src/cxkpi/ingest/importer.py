@@ -32,7 +32,7 @@ from cxkpi.kpi.rollups import refresh_after_change
 from cxkpi.schema import Table, table as get_table
 from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
-from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_case_contacts, refresh_next_inbound
+from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_case_contacts, refresh_contact_links, refresh_next_inbound
 
 Progress = Callable[[str, float], None]
 _tags = itertools.count()
@@ -486,6 +486,7 @@ def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -
 
         def refresh() -> None:
             refresh_next_inbound(con, customers)
+            refresh_contact_links(con, customers)
             refresh_case_contacts(con, cases)
 
         return refresh
@@ -495,8 +496,8 @@ def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -
 
 
 # tables whose rows an import of a table changes (for the rollups reading them): a contact
-# import also recounts cases.contact_count
-_CHANGES = {"contacts": ("contacts", "cases")}
+# import also recounts cases.contact_count and relinks its customers' contacts
+_CHANGES = {"contacts": ("contacts", "cases", "contact_links")}
 
 
 def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table, extras: list[str]) -> None:

@@ -16,6 +16,9 @@ d. A backlog at the end of any period (cut by --from/--to, or all time) is the s
 the day that period's window ends: one day's row, never a sum over days. It answers only
 ranges within the span it was built over (recorded in the metadata).
 
+Distinct customers (repeat contacts) have rollups of their own, summed per grain
+(``kpi.customer_rollups``).
+
 A rollup answers only what it can answer exactly: the same zone and parameter values
 as when it was built, dimensions and filters among its own, events sources (and the
 backlog snapshot), no quantile and no business time. Anything else falls back to the raw
@@ -40,6 +43,7 @@ import ibis.expr.operations as ops
 
 from cxkpi import __version__
 from cxkpi.config import UserError, check_tz
+from cxkpi.kpi import customer_rollups
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import MEASURES
 from cxkpi.kpi.engine import PERIOD, KpiQuery, _data_span, expression, source_filters, with_filters
@@ -80,9 +84,13 @@ SNAPSHOT_MEASURES: dict[str, frozenset[str]] = {
 
 
 def rollable(m: Measure) -> bool:
-    """A measure a rollup can hold: additive over an events source's rows, or a count or
-    sum of a snapshot (SNAPSHOT_MEASURES); never business time."""
-    return not m.business and (m.additive or m.name in SNAPSHOT_MEASURES.get(m.source, frozenset()))
+    """A measure a rollup can hold: additive over an events source's rows, a count or sum
+    of a snapshot (SNAPSHOT_MEASURES), or a distinct-customer count; never business time."""
+    if m.business:
+        return False
+    if m.source == customer_rollups.SOURCE:
+        return m.name in customer_rollups.FLAGS
+    return m.additive or m.name in SNAPSHOT_MEASURES.get(m.source, frozenset())
 
 
 _TEAM = ("channel", "team", "site")
@@ -108,7 +116,8 @@ def fingerprint(p: Mapping[str, Any]) -> str:
 
 
 def _declared() -> dict[str, dict[str, Any]]:
-    return {r.name: {"source": r.source, "dims": list(r.dims), "measures": [m.name for m in r.measures()]} for r in ROLLUPS}
+    events = {r.name: {"source": r.source, "dims": list(r.dims), "measures": [m.name for m in r.measures()]} for r in ROLLUPS}
+    return events | customer_rollups.declared()
 
 
 def stored(engine: Engine) -> dict[str, Any] | None:
@@ -251,6 +260,11 @@ def refresh_rollups(
             if SOURCES[source].shape is Shape.SNAPSHOT:
                 held[r.name]["span"] = span
         built |= rows
+    if changed is None or customer_rollups.LINKS in changed:
+        rows = customer_rollups.build(engine, tz)
+        for name, n in rows.items():
+            held[name] = {**declared[name], "rows": n, "reads": [customer_rollups.LINKS]}
+        built |= rows
     meta = {"format": FORMAT, "version": __version__, "tz": tz, "params": digest, "rollups": held}
     engine.raw.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [CONFIG_KEY, json.dumps(meta)])
     engine.facts.clear()  # the facts this engine remembered (rollup tables, their metadata) changed
@@ -271,6 +285,11 @@ def rollup_expression(
     types of ``engine.expression``; None when no rollup can answer it exactly."""
     if source.shape is Shape.SNAPSHOT:
         return _snapshot_expression(engine, source, measures, q, p)
+    if source.name == customer_rollups.SOURCE:
+        meta = stored(engine)
+        if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+            return None
+        return customer_rollups.expression(engine, source, measures, q, meta.get("rollups", {}))
     if source.shape is not Shape.EVENTS or source.base is not None or source.latest_only or not measures:
         return None
     if any(not m.additive or m.business or m.source != source.name for m in measures):

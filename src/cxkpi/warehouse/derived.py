@@ -5,6 +5,14 @@ customer's next inbound contact strictly after it, on any channel; ``next_same_r
 the same for the same reason (null reasons never match). Null for other contacts. The
 importer refreshes them for every customer a batch touches (new rows, and the former
 customer of a changed row), so they stay exact under incremental and overlapping imports.
+
+``contact_links``: each inbound contact with a customer, with the same customer's
+previous and next inbound contact overall, on the same channel, and with the same agent
+(contacts ordered by created_at, then contact_id: ties have a predecessor too). Whether a
+contact is its customer's first in a period, and whether that customer came back within
+the period, are then comparisons of one row's timestamps with the period's bounds: the
+distinct-customer rollups (``kpi.customer_rollups``) sum them. Refreshed like
+``next_inbound_at``, per customer touched.
 """
 
 from __future__ import annotations
@@ -42,6 +50,34 @@ UPDATE contacts SET next_inbound_at = NULL, next_same_reason_at = NULL
 WHERE (customer_id IS NULL OR direction IS DISTINCT FROM 'inbound')
   AND (next_inbound_at IS NOT NULL OR next_same_reason_at IS NOT NULL)
 """
+
+
+LINKS_SELECT = """
+SELECT contact_id, customer_id, channel, agent_id, created_at,
+       lag(created_at) OVER anywhere AS prev_contact_at, lead(created_at) OVER anywhere AS next_contact_at,
+       lag(created_at) OVER on_channel AS prev_channel_contact_at,
+       lead(created_at) OVER on_channel AS next_channel_contact_at,
+       lag(created_at) OVER with_agent AS prev_agent_contact_at, lead(created_at) OVER with_agent AS next_agent_contact_at
+FROM contacts
+WHERE direction = 'inbound' AND customer_id IS NOT NULL {customers}
+WINDOW anywhere AS (PARTITION BY customer_id ORDER BY created_at, contact_id),
+       on_channel AS (PARTITION BY customer_id, channel ORDER BY created_at, contact_id),
+       with_agent AS (PARTITION BY customer_id, agent_id ORDER BY created_at, contact_id)
+"""
+
+# the partitions a customer's contacts are linked within: dimensions -> column infix
+LINK_PARTITIONS: dict[tuple[str, ...], str] = {(): "", ("channel",): "channel_", ("agent_id",): "agent_"}
+
+
+def refresh_contact_links(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
+    """Rebuild the links of every customer, or of those of ``customers`` (a SQL query
+    returning a ``customer_id`` column): their rows are replaced whole."""
+    if customers:
+        con.execute(f"DELETE FROM contact_links WHERE customer_id IN ({customers})")
+        con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=f"AND customer_id IN ({customers})"))
+    else:
+        con.execute("DELETE FROM contact_links")
+        con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=""))
 
 
 def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:

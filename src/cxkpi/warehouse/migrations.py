@@ -239,6 +239,33 @@ CREATE TABLE audit_log (
 );
 """
 
+V7_SQL = """
+CREATE TABLE contact_links (
+    contact_id VARCHAR,
+    customer_id VARCHAR,
+    channel VARCHAR,
+    agent_id VARCHAR,
+    created_at TIMESTAMPTZ,
+    prev_contact_at TIMESTAMPTZ,
+    next_contact_at TIMESTAMPTZ,
+    prev_channel_contact_at TIMESTAMPTZ,
+    next_channel_contact_at TIMESTAMPTZ,
+    prev_agent_contact_at TIMESTAMPTZ,
+    next_agent_contact_at TIMESTAMPTZ
+);
+INSERT INTO contact_links
+SELECT contact_id, customer_id, channel, agent_id, created_at,
+       lag(created_at) OVER anywhere AS prev_contact_at, lead(created_at) OVER anywhere AS next_contact_at,
+       lag(created_at) OVER on_channel AS prev_channel_contact_at,
+       lead(created_at) OVER on_channel AS next_channel_contact_at,
+       lag(created_at) OVER with_agent AS prev_agent_contact_at, lead(created_at) OVER with_agent AS next_agent_contact_at
+FROM contacts
+WHERE direction = 'inbound' AND customer_id IS NOT NULL
+WINDOW anywhere AS (PARTITION BY customer_id ORDER BY created_at, contact_id),
+       on_channel AS (PARTITION BY customer_id, channel ORDER BY created_at, contact_id),
+       with_agent AS (PARTITION BY customer_id, agent_id ORDER BY created_at, contact_id);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log, rejects", V1_SQL),
     Migration(2, "contacts: next inbound contact of the same customer (FCR, repeat contacts)", V2_SQL),
@@ -246,6 +273,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "surveys: verbatim sentiment", V4_SQL),
     Migration(5, "cases: number of linked contacts (once-and-done, contacts per case)", V5_SQL),
     Migration(6, "users, API tokens and the audit log of the web panel", V6_SQL),
+    Migration(7, "contact_links: each customer's previous and next inbound contact (distinct customers)", V7_SQL),
 )
 
 LATEST = MIGRATIONS[-1].version
