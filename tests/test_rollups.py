@@ -32,7 +32,7 @@ from cxkpi.kpi.catalogue import measures_of
 from cxkpi.kpi.customer_rollups import CUSTOMER_ROLLUPS
 from cxkpi.kpi.inspect import explain
 from cxkpi.kpi.rollups import (
-    CONFIG_KEY, ROLLUPS, SNAPSHOT_MEASURES, refresh_rollups, rollable, rollup_expression, stored,
+    CONFIG_KEY, ROLLUPS, SNAPSHOT_MEASURES, answered_weeks, refresh_rollups, rollable, rollup_expression, stored,
 )
 from cxkpi.kpi.sources import SOURCES, Shape
 from cxkpi.warehouse import open_warehouse
@@ -318,6 +318,19 @@ def test_another_zone_reads_the_raw_rows(demo: Any, tz: str) -> None:
 def test_other_parameters_read_the_raw_rows(demo: Any) -> None:
     q = KpiQuery(kpis=("fcr", "csat", "occupancy"), grain=Grain.MONTH, tz=PARIS, params={"fcr_window_days": 3})
     same(demo, q, uses=False)
+
+
+@pytest.mark.parametrize("grain", [Grain.WEEK, Grain.MONTH, Grain.ALL], ids=str)
+def test_evaluation_coverage_reads_the_weeks_agents_worked_from_the_agent_rollup(demo: Any, grain: Grain) -> None:
+    engine = duckdb_engine(demo)
+    p = kpi_params.resolve(None)
+    weeks = answered_weeks(engine, PARIS, p)
+    assert weeks is not None and weeks.count().execute() > 0
+    assert answered_weeks(engine, "UTC", p) is None  # built in Paris time: the raw rows answer
+    q = KpiQuery(kpis=("evaluation_coverage",), by=("agent_id",), grain=grain, tz=PARIS, with_counts=True)
+    got = compute(engine, q)
+    assert_equal_frames(got, compute(engine, replace(q, use_rollups=False)))
+    assert got["agent_weeks"].sum() > got["agent_weeks_covered"].sum() > 0
 
 
 def test_explain_shows_the_raw_query(demo: Any) -> None:

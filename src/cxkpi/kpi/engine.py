@@ -183,7 +183,7 @@ def _utc_bounds(q: KpiQuery) -> tuple[datetime | None, datetime | None]:
 def _context(engine: Engine, source: Source, q: KpiQuery, business: bool) -> dict[str, Any]:
     """Facts about the whole data a source needs: the zone, for FCR the end of the data,
     and for business-time measures the calendar's open days over the data's span."""
-    ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain, "business": business}
+    ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain, "business": business, "use_rollups": q.use_rollups}
     if source.name == "contacts":
         def data_end() -> int:
             t = engine.table("contacts")

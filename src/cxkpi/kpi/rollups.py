@@ -314,6 +314,21 @@ def rollup_expression(
     return t.group_by([*q.by, PERIOD]).aggregate(**sums)
 
 
+def answered_weeks(engine: Engine, tz: str, p: Mapping[str, Any]) -> Any:
+    """The (agent_id, ``_week``) pairs where the agent answered an inbound contact in that
+    local ISO week, read from the agents' contact rollup (None: no current one for ``tz``).
+    A day row counting an answered contact is exactly a day with one."""
+    meta = stored(engine)
+    if meta is None or meta.get("tz") != tz or meta.get("params") != fingerprint(p):
+        return None
+    r = next(r for r in ROLLUPS if r.source == "contacts" and "agent_id" in r.dims)
+    if r.name not in meta.get("rollups", {}):
+        return None
+    t = engine.table(r.table)
+    t = t.filter(t.agent_id.notnull() & (t.answered > 0))
+    return t.select("agent_id", _week=t[PERIOD].truncate("W").cast("date")).distinct()
+
+
 def _pick(engine: Engine, source: Source, measures: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any],
           snapshot: bool = False) -> tuple[Rollup, dict[str, Any], dict[str, tuple[str, ...]]] | None:
     """The smallest stored rollup of ``source`` holding the measures and every dimension the

@@ -302,13 +302,20 @@ def _loans(engine: Engine, t: Any, p: Mapping[str, Any], ctx: Mapping[str, Any])
 
 
 def _agent_weeks(engine: Engine, p: Mapping[str, Any], ctx: Mapping[str, Any]) -> Any:
-    """(agent, ISO week) pairs where the agent answered contacts, with that week's evaluations."""
+    """(agent, ISO week) pairs where the agent answered contacts, with that week's evaluations.
+
+    The pairs come from the agents' daily contact rollup when it is current (the same
+    days, already counted), else from the contacts."""
+    from cxkpi.kpi.rollups import answered_weeks  # rollups build on the sources
+
     tz = ctx["tz"]
-    c = engine.table("contacts")
-    answered = c.filter((c.direction == "inbound") & c.answered_at.notnull() & c.agent_id.notnull())
-    weeks = answered.mutate(_week=engine.local_time(answered.created_at, tz).truncate("W").cast("date")).select(
-        "agent_id", "_week"
-    ).distinct()
+    weeks = answered_weeks(engine, tz, p) if ctx.get("use_rollups") else None
+    if weeks is None:
+        c = engine.table("contacts")
+        answered = c.filter((c.direction == "inbound") & c.answered_at.notnull() & c.agent_id.notnull())
+        weeks = answered.mutate(_week=engine.local_time(answered.created_at, tz).truncate("W").cast("date")).select(
+            "agent_id", "_week"
+        ).distinct()
     e = engine.table("evaluations")
     per_eval = e.group_by("evaluation_id").aggregate(
         agent_id=e.agent_id.arbitrary(), evaluated_at=e.evaluated_at.min(), mode=e.mode.arbitrary()
