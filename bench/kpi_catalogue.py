@@ -36,7 +36,7 @@ cxkpi with and without rollups too (1e-12 relative: float sums differ only by th
 additions), after the first round and before any further timing or report. Also measured:
 the demo build (time, peak RSS), the import-time cost of the derived FCR columns
 (``refresh_next_inbound`` on a copy of the warehouse, from cleared columns, then again when
-already up to date), the cost of rebuilding the rollups (``refresh_rollups`` on a copy: all
+already up to date) and of the customer links (``refresh_contact_links``, rebuilt whole), the cost of rebuilding the rollups (``refresh_rollups`` on a copy: all
 of them, then those a contact import and a survey import rebuild, inside a transaction as
 the importer does), and a profile of cxkpi_raw: wall and CPU per source inside one
 compute() call, the Python part outside the SQL, and DuckDB's per-operator times (JSON
@@ -110,12 +110,14 @@ def kpi_lists(dim: str) -> tuple[list[str], list[str], list[str]]:
 
 
 def rollup_kpis(kpis: list[str]) -> list[str]:
-    """The KPIs the rollups answer whole: every measure additive, without business time, of a rolled-up source."""
+    """The KPIs the rollups answer whole: every measure one a rollup holds (additive sums and
+    counts, backlog snapshots, distinct customers), without business time."""
     from cxkpi.kpi.catalogue import KPIS, MEASURES
-    from cxkpi.kpi.rollups import ROLLUPS
+    from cxkpi.kpi.customer_rollups import SOURCE as CUSTOMERS
+    from cxkpi.kpi.rollups import ROLLUPS, rollable
 
-    sources = {r.source for r in ROLLUPS}
-    ok = (lambda m: m.additive and not m.business and m.source in sources)
+    sources = {r.source for r in ROLLUPS} | {CUSTOMERS}
+    ok = (lambda m: rollable(m) and m.source in sources)
     return [k for k in kpis if all(ok(MEASURES[m]) for m in KPIS[k].measures)]
 
 
@@ -173,9 +175,10 @@ def worker_raw(db: str, workload: str) -> dict[str, Any]:
 
 
 def worker_derived(db: str, work: str) -> dict[str, Any]:
-    """Cost of the derived FCR columns on a copy: full refresh from cleared columns, then a no-op refresh."""
+    """Cost of the per-contact derivations on a copy: the FCR columns (full refresh from
+    cleared columns, then a no-op refresh) and the customer links (rebuilt whole)."""
     from cxkpi.warehouse import open_warehouse
-    from cxkpi.warehouse.derived import refresh_next_inbound
+    from cxkpi.warehouse.derived import refresh_contact_links, refresh_next_inbound
 
     copy = Path(work) / "derived-copy.duckdb"
     shutil.copyfile(db, copy)
@@ -193,12 +196,18 @@ def worker_derived(db: str, work: str) -> dict[str, Any]:
         refresh_next_inbound(con)
         noop_s = time.perf_counter() - t0
         set_rows = con.execute("SELECT count(next_inbound_at) FROM contacts").fetchone()[0]
+        con.execute("BEGIN TRANSACTION")
+        t0 = time.perf_counter()
+        refresh_contact_links(con)
+        links_s = time.perf_counter() - t0
+        con.execute("COMMIT")
+        links = con.execute("SELECT count(*) FROM contact_links").fetchone()[0]
         con.close()
     finally:
         copy.unlink(missing_ok=True)
         Path(str(copy) + ".wal").unlink(missing_ok=True)
     return {"refresh_full_s": full_s, "checkpoint_s": checkpoint_s, "refresh_noop_s": noop_s,
-            "rows_with_next_inbound": set_rows}
+            "rows_with_next_inbound": set_rows, "links_full_s": links_s, "contact_links": links}
 
 
 def worker_rollups(db: str, work: str) -> dict[str, Any]:
@@ -212,7 +221,7 @@ def worker_rollups(db: str, work: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         con = open_warehouse(copy)
-        for label, tables in (("full", None), ("contacts_import", ("contacts", "cases")), ("surveys_import", ("surveys",))):
+        for label, tables in (("full", None), ("contacts_import", ("contacts", "cases", "contact_links")), ("surveys_import", ("surveys",))):
             con.execute("BEGIN TRANSACTION")
             t0, c0 = time.perf_counter(), time.process_time()
             rows = refresh_rollups(con, TZ, tables=tables)
@@ -575,11 +584,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"warehouse {db} ({result['warehouse_mb']:,} MB): {result['rows']['contacts']:,} contacts", flush=True)
 
     if not args.no_derived:
-        print("derived columns: refresh_next_inbound on a copy ...", flush=True)
+        print("derived columns: refresh_next_inbound and refresh_contact_links on a copy ...", flush=True)
         r = run_child(["--worker", "derived", "--db", str(db), "--work", str(work)], "derived")
         result["derived_refresh"] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()}
         print(f"  full {r['refresh_full_s']:.1f} s (+ checkpoint {r['checkpoint_s']:.1f} s), "
-              f"no-op {r['refresh_noop_s']:.1f} s, peak {r['peak_mb']} MB", flush=True)
+              f"no-op {r['refresh_noop_s']:.1f} s; customer links {r['links_full_s']:.1f} s; peak {r['peak_mb']} MB", flush=True)
 
     if args.db and ensure_rollups(db):
         print(f"  built the rollups of {db} in {TZ} (it had none for this zone)", flush=True)
@@ -683,7 +692,8 @@ def report(result: dict[str, Any]) -> None:
     if result.get("derived_refresh"):
         d = result["derived_refresh"]
         print(f"derived next_inbound_at at import: full refresh {d['refresh_full_s']:.1f} s + checkpoint "
-              f"{d['checkpoint_s']:.1f} s, no-op refresh {d['refresh_noop_s']:.1f} s, peak {d['peak_mb']} MB")
+              f"{d['checkpoint_s']:.1f} s, no-op refresh {d['refresh_noop_s']:.1f} s; contact_links rebuilt whole "
+              f"{d['links_full_s']:.1f} s ({d['contact_links']:,} rows); peak {d['peak_mb']} MB")
     if result.get("rollup_refresh"):
         r = result["rollup_refresh"]
         print(f"rollups: full rebuild {r['full']['seconds']:.1f} s (cpu {r['full']['cpu_seconds']:.1f} s) + commit "
