@@ -205,6 +205,11 @@ def test_a_group_with_no_answered_contact_keeps_null_sums(tmp_path: Path) -> Non
     df = same(con, KpiQuery(kpis=("asa", "aht", "contacts_offered"), by=("channel",)))
     sms = df[df.channel == "sms"].iloc[0]
     assert is_na(sms["wait_sum_s"]) and sms["wait_n"] == 0 and is_na(sms["asa"]) and sms["contacts_offered"] == 2
+    # the quantile reads only answered rows: the group with none still shows, with a null p90
+    for kpis in (("wait_p90", "asa"), ("wait_p90",)):
+        df = same(con, KpiQuery(kpis=kpis, by=("channel",), grain=Grain.DAY))
+        assert df[df.channel == "sms"]["wait_p90"].isna().all() and len(df) == 3
+        assert df[df.channel == "phone"]["wait_p90"].tolist() == [10.0]
     con.close()
 
 

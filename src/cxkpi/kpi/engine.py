@@ -246,11 +246,17 @@ def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], busi
     return t
 
 
-def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any]) -> Any:
-    """The one grouped aggregation computing all measures ``ms`` of ``source`` (None: nothing to do)."""
+def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuery, p: Mapping[str, Any],
+               only_counted: bool = False) -> Any:
+    """The one grouped aggregation computing all measures ``ms`` of ``source`` (None: nothing to do).
+
+    ``only_counted``: every measure is a quantile (``Measure.over``) and the caller has the
+    groups from elsewhere, so rows no quantile counts are left out before grouping."""
     t = rows(engine, source, q, p, business=any(m.business for m in ms))
     if t is None:
         return None
+    if only_counted:
+        t = t.filter(ibis.or_(*(t[c].notnull() for c in dict.fromkeys(m.over for m in ms if m.over))))
     keys = [*q.by, PERIOD]
     if source.shape is Shape.TWO_STAGE:
         assert source.entity is not None and source.stage is not None
@@ -280,7 +286,8 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     rest = [m for m in ms if rolled is None or m not in additive]
     df = rolled.to_pandas() if rolled is not None else None
     if rest:
-        expr = expression(engine, source, rest, q, p)
+        # the rollup's groups are every group of the source: the quantiles need only their rows
+        expr = expression(engine, source, rest, q, p, only_counted=df is not None and all(m.over for m in rest))
         raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
         df = raw if df is None else outer_join(df, raw, keys)
     assert df is not None

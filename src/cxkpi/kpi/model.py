@@ -67,6 +67,7 @@ class Measure:
     build: Callable[[Any, Mapping[str, Any]], Any]
     business: bool = False  # needs business-time columns (a calendar join)
     additive: bool = False  # a row sum or count: re-aggregated by summing
+    over: str | None = None  # a quantile's column: rows where it is null take no part
 
 
 @dataclass(frozen=True)
