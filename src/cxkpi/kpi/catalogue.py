@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cxkpi.kpi.model import Direction, Grain, Kpi, Measure, Unit, ratio, value
+import pandas as pd
+
+from cxkpi.kpi.model import Direction, Grain, Kpi, Measure, Unit, floats, ratio, value, with_columns
 from cxkpi.kpi.sources import CONTACT_DIMS
 
 D, U = Direction, Unit
@@ -144,7 +146,14 @@ def _service_level_of(met_m: str, offered_m: str, answered_m: str, abandoned_in_
             return None
         return float(met) / float(base)
 
-    return f
+    def columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+        mode = p["service_level_abandons"]
+        met, base = floats(frame, met_m), floats(frame, answered_m if mode == "ignored" else offered_m)
+        if mode == "met_within_t":
+            met = met + floats(frame, abandoned_in_t_m).fillna(0.0)
+        return (met / base).mask(met.isna() | base.isna() | (base == 0))
+
+    return with_columns(f, columns)
 
 
 _service_level = _service_level_of("answered_in_t", "offered", "answered", "abandoned_in_t")
@@ -154,12 +163,23 @@ def _flag_rate(flag: str, known: str) -> Any:
     """``flag / contacts_answered`` (SPEC §3); null when no answered contact of the group
     carries the flag at all (the source does not export it)."""
 
+    rate = ratio(flag, "answered")
+
     def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
         if not m.get(known):
             return None
-        return ratio(flag, "answered")(m, p)
+        return rate(m, p)
 
-    return f
+    def columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+        k = floats(frame, known)
+        out: pd.Series = getattr(rate, "columns")(frame, p)
+        return out.mask(k.isna() | (k == 0))
+
+    return with_columns(f, columns)
+
+
+def _none_or_zero(s: pd.Series) -> pd.Series:
+    return s.isna() | (s == 0)
 
 
 def _net_cash_flow(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
@@ -169,11 +189,22 @@ def _net_cash_flow(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     return float(cin or 0.0) - float(cout or 0.0)
 
 
+def _net_cash_flow_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    cin, cout = floats(frame, "cash_in"), floats(frame, "cash_out")
+    return (cin.fillna(0.0) - cout.fillna(0.0)).mask(cin.isna() & cout.isna())
+
+
 def _nps(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     n = m.get("nps_n")
     if not n:
         return None
     return 100.0 * (float(m.get("promoters") or 0) - float(m.get("detractors") or 0)) / float(n)
+
+
+def _nps_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    n = floats(frame, "nps_n")
+    net = floats(frame, "promoters").fillna(0.0) - floats(frame, "detractors").fillna(0.0)
+    return (100.0 * net / n).mask(_none_or_zero(n))
 
 
 def _per_hour(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
@@ -183,12 +214,30 @@ def _per_hour(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     return float(answered or 0) / (float(seconds) / 3600.0)  # hours logged, no contact: 0
 
 
+def _per_hour_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    seconds = floats(frame, "productive_s")
+    return (floats(frame, "answered").fillna(0.0) / (seconds / 3600.0)).mask(_none_or_zero(seconds))
+
+
 def _clv(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
     months, margin = m.get("customer_months"), m.get("margin_sum")
     at_risk, churned = m.get("month_active_at_start"), m.get("month_churned")
     if not months or margin is None or not at_risk or not churned:
         return None
     return (float(margin) / float(months)) / (float(churned) / float(at_risk))
+
+
+def _clv_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    months, margin = floats(frame, "customer_months"), floats(frame, "margin_sum")
+    at_risk, churned = floats(frame, "month_active_at_start"), floats(frame, "month_churned")
+    out = (margin / months) / (churned / at_risk)
+    return out.mask(_none_or_zero(months) | margin.isna() | _none_or_zero(at_risk) | _none_or_zero(churned))
+
+
+with_columns(_net_cash_flow, _net_cash_flow_columns)
+with_columns(_nps, _nps_columns)
+with_columns(_per_hour, _per_hour_columns)
+with_columns(_clv, _clv_columns)
 
 
 def _kpi(

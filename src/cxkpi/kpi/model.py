@@ -102,6 +102,14 @@ class Kpi:
 
 
 KpiValue = Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
+Columns = Callable[[pd.DataFrame, Mapping[str, Any]], pd.Series]
+
+
+def with_columns(f: KpiValue, columns: Columns) -> KpiValue:
+    """Give a KPI value function its column-wise twin (every group at once, same arithmetic,
+    same nulls), which ``compute_column`` prefers to calling ``f`` row by row."""
+    setattr(f, "columns", columns)
+    return f
 
 
 def ratio(num: str, den: str, scale: float = 1.0) -> KpiValue:
@@ -113,14 +121,13 @@ def ratio(num: str, den: str, scale: float = 1.0) -> KpiValue:
             return None
         return scale * float(n) / float(d)
 
-    def columns(frame: pd.DataFrame) -> pd.Series:
-        n = _floats(frame, num)
-        d = _floats(frame, den)
+    def columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+        n = floats(frame, num)
+        d = floats(frame, den)
         out = (scale * n) / d  # the same operations, in the same order, as f
         return out.mask(d.isna() | n.isna() | (d == 0))
 
-    setattr(f, "columns", columns)
-    return f
+    return with_columns(f, columns)
 
 
 def value(measure: str) -> KpiValue:
@@ -130,11 +137,10 @@ def value(measure: str) -> KpiValue:
         v = m.get(measure)
         return None if v is None else float(v)
 
-    setattr(f, "columns", lambda frame: _floats(frame, measure))
-    return f
+    return with_columns(f, lambda frame, p: floats(frame, measure))
 
 
-def _floats(frame: pd.DataFrame, column: str) -> pd.Series:
+def floats(frame: pd.DataFrame, column: str) -> pd.Series:
     """A measure column as nullable floats (a measure absent from the frame: all null)."""
     if column not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype="Float64")
@@ -147,6 +153,6 @@ def compute_column(kpi: Kpi, frame: pd.DataFrame, params: Mapping[str, Any],
     the KPI's own function row by row otherwise (``records`` gives the rows once)."""
     columns = getattr(kpi.compute, "columns", None)
     if columns is not None:
-        values: pd.Series = columns(frame)
+        values: pd.Series = columns(frame, params)
         return values
     return pd.Series(pd.array([kpi.compute(r, params) for r in records()], dtype="Float64"), index=frame.index)

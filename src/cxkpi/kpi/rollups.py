@@ -144,6 +144,16 @@ def _read_stored(engine: Engine) -> dict[str, Any] | None:
     return meta
 
 
+def held_for(engine: Engine, tz: str, p: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored rollups' metadata by name, when they were built in zone ``tz`` with the
+    parameter values ``p`` (None: no rollup can answer such a query)."""
+    meta = stored(engine)
+    if meta is None or meta.get("tz") != tz or meta.get("params") != fingerprint(p):
+        return None
+    held: dict[str, Any] = meta.get("rollups", {})
+    return held
+
+
 def _current(meta: dict[str, Any] | None, tz: str, digest: str) -> bool:
     """The stored rollups are the declared ones, for this zone and these parameters."""
     if meta is None or meta.get("tz") != tz or meta.get("params") != digest:
@@ -286,10 +296,8 @@ def rollup_expression(
     if source.shape is Shape.SNAPSHOT:
         return _snapshot_expression(engine, source, measures, q, p)
     if source.name == customer_rollups.SOURCE:
-        meta = stored(engine)
-        if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
-            return None
-        return customer_rollups.expression(engine, source, measures, q, meta.get("rollups", {}))
+        held = held_for(engine, q.tz, p)
+        return None if held is None else customer_rollups.expression(engine, source, measures, q, held)
     if source.shape is not Shape.EVENTS or source.base is not None or source.latest_only or not measures:
         return None
     if any(not m.additive or m.business or m.source != source.name for m in measures):
@@ -318,11 +326,9 @@ def answered_weeks(engine: Engine, tz: str, p: Mapping[str, Any]) -> Any:
     """The (agent_id, ``_week``) pairs where the agent answered an inbound contact in that
     local ISO week, read from the agents' contact rollup (None: no current one for ``tz``).
     A day row counting an answered contact is exactly a day with one."""
-    meta = stored(engine)
-    if meta is None or meta.get("tz") != tz or meta.get("params") != fingerprint(p):
-        return None
+    held = held_for(engine, tz, p)
     r = next(r for r in ROLLUPS if r.source == "contacts" and "agent_id" in r.dims)
-    if r.name not in meta.get("rollups", {}):
+    if held is None or r.name not in held:
         return None
     t = engine.table(r.table)
     t = t.filter(t.agent_id.notnull() & (t.answered > 0))
@@ -336,10 +342,9 @@ def _pick(engine: Engine, source: Source, measures: Sequence[Measure], q: KpiQue
     parameters: (rollup, its metadata, the filters to apply); None if there is none."""
     filters = source_filters(source, q)  # the user's filters and access scope
     needed = {*q.by, *filters}
-    meta = stored(engine)
-    if meta is None or meta.get("tz") != q.tz or meta.get("params") != fingerprint(p):
+    held = held_for(engine, q.tz, p)
+    if held is None:
         return None
-    held = meta.get("rollups", {})
     names = {m.name for m in measures}
     fits = [
         r for r in ROLLUPS
