@@ -71,16 +71,16 @@ WORKLOADS = {"channel": ("channel", "day"), "agent_id": ("agent_id", "month")}
 GOALS = {"cxkpi_vs_pandas_max": 0.1, "cxkpi_vs_raw_max": 3.0, "peak_mb_max": 4096, "rollup_kpis_s_max": 1.0}
 
 _CONTACTS = ["contact_id", "channel", "direction", "outcome", "created_at", "answered_at", "ended_at", "wrap_seconds",
-             "customer_id", "next_inbound_at", "transferred", "converted", "case_id"]
+             "customer_id", "next_inbound_at", "transferred", "converted"]
 RAW_COLUMNS = {
     "channel": {
         "contacts": _CONTACTS,
-        "cases": ["case_id", "channel", "opened_at", "closed_at"],
+        "cases": ["contact_count", "channel", "opened_at", "closed_at"],
         "surveys": ["contact_id", "responded_at", "sent_at", "csat", "nps", "ces"],
     },
     "agent_id": {
         "contacts": [*_CONTACTS, "agent_id"],
-        "cases": ["case_id", "agent_id", "opened_at", "closed_at"],
+        "cases": ["contact_count", "agent_id", "opened_at", "closed_at"],
         "surveys": ["contact_id", "agent_id", "responded_at", "sent_at", "csat", "nps", "ces"],
         "agent_states": ["agent_id", "state", "start_at", "end_at"],
         "evaluations": ["evaluation_id", "agent_id", "evaluated_at", "mode", "score", "max_score", "weight"],

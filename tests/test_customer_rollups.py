@@ -25,6 +25,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kpi_golden import THIRD_PARTY_WARNINGS, Warehouses, contact, import_rows, is_na, parse_ts, warehouses  # noqa: F401
+from test_rollups import assert_equal_frames, rolled, same
 
 from cxkpi.kpi import Grain, KpiQuery, compute, customer_rollups
 from cxkpi.kpi.catalogue import MEASURES
@@ -35,8 +37,6 @@ from cxkpi.kpi.sources import SOURCES
 from cxkpi.warehouse import LATEST, MIGRATIONS, current_version, migrate, open_warehouse
 from cxkpi.warehouse.derived import LINKS_SELECT
 from cxkpi.warehouse.engines import duckdb_engine
-from kpi_golden import THIRD_PARTY_WARNINGS, Warehouses, contact, import_rows, is_na, parse_ts, warehouses  # noqa: F401
-from test_rollups import assert_equal_frames, rolled, same
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
 

@@ -26,12 +26,11 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import ibis
 import pyarrow as pa
 
-from cxkpi.kpi.engine import PERIOD, KpiQuery, _local_span, local_date, source_filters, with_filters
+from cxkpi.kpi.engine import PERIOD, KpiQuery, _local_span, days_by_period, local_date, source_filters
 from cxkpi.kpi.model import Grain, Measure
-from cxkpi.kpi.periods import IBIS_UNITS, local_midnight_utc, next_start, period_start
+from cxkpi.kpi.periods import local_midnight_utc, next_start, period_start
 from cxkpi.kpi.sources import Source
 from cxkpi.warehouse import quote
 from cxkpi.warehouse.derived import LINK_PARTITIONS
@@ -141,15 +140,6 @@ def expression(
     filters = source_filters(source, q)
     if r is None or r.name not in held or not set(filters) <= set(r.dims) or not _whole_periods(engine, q):
         return None
-    t = engine.table(r.table)
-    if q.start:
-        t = t.filter(t[PERIOD] >= q.start)
-    if q.end:
-        t = t.filter(t[PERIOD] <= q.end)
-    t = with_filters(t, filters)
-    if q.grain is Grain.ALL:
-        t = t.mutate(**{PERIOD: ibis.literal("all")})
-    elif q.grain is not Grain.DAY:
-        t = t.mutate(**{PERIOD: t[PERIOD].truncate(IBIS_UNITS[q.grain]).cast("date")})
+    t = days_by_period(engine.table(r.table), q, filters)
     flag = {m.name: f"{FLAGS[m.name]}_{q.grain.value}" for m in measures}
     return t.group_by([*q.by, PERIOD]).aggregate(**{m: t[c].sum().cast("int64") for m, c in flag.items()})

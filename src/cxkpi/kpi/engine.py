@@ -299,6 +299,21 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     return df
 
 
+def days_by_period(t: Any, q: KpiQuery, filters: Mapping[str, tuple[str, ...]]) -> Any:
+    """Rows of a daily table (a rollup: the local day in ``period``) within the range and
+    filters of ``q``, each labelled with the period of ``q``'s grain holding its day."""
+    if q.start:
+        t = t.filter(t[PERIOD] >= q.start)
+    if q.end:
+        t = t.filter(t[PERIOD] <= q.end)
+    t = with_filters(t, filters)
+    if q.grain is Grain.ALL:
+        return t.mutate(**{PERIOD: ibis.literal("all")})
+    if q.grain is Grain.DAY:
+        return t
+    return t.mutate(**{PERIOD: t[PERIOD].truncate(IBIS_UNITS[q.grain]).cast("date")})
+
+
 def _in_range(engine: Engine, source: Source, t: Any, q: KpiQuery) -> Any:
     ts = t[source.time_column]
     if source.is_date:

@@ -46,7 +46,7 @@ from cxkpi.config import UserError, check_tz
 from cxkpi.kpi import customer_rollups
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import MEASURES
-from cxkpi.kpi.engine import PERIOD, KpiQuery, _data_span, expression, source_filters, with_filters
+from cxkpi.kpi.engine import PERIOD, KpiQuery, _data_span, days_by_period, expression, source_filters, with_filters
 from cxkpi.kpi.model import Grain, Measure
 from cxkpi.kpi.periods import IBIS_UNITS, label, next_start, period_start
 from cxkpi.kpi.sources import SOURCES, Shape, Source
@@ -306,16 +306,7 @@ def rollup_expression(
     if picked is None:
         return None
     r, _, filters = picked
-    t = engine.table(r.table)
-    if q.start:
-        t = t.filter(t[PERIOD] >= q.start)
-    if q.end:
-        t = t.filter(t[PERIOD] <= q.end)
-    t = with_filters(t, filters)
-    if q.grain is Grain.ALL:
-        t = t.mutate(**{PERIOD: ibis.literal("all")})
-    elif q.grain is not Grain.DAY:
-        t = t.mutate(**{PERIOD: t[PERIOD].truncate(IBIS_UNITS[q.grain]).cast("date")})
+    t = days_by_period(engine.table(r.table), q, filters)
     sums = {
         m.name: t[m.name].sum().cast("int64" if t[m.name].type().is_integer() else "float64") for m in measures
     }
