@@ -250,13 +250,14 @@ def expression(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
                only_counted: bool = False) -> Any:
     """The one grouped aggregation computing all measures ``ms`` of ``source`` (None: nothing to do).
 
-    ``only_counted``: every measure is a quantile (``Measure.over``) and the caller has the
-    groups from elsewhere, so rows no quantile counts are left out before grouping."""
+    ``only_counted``: every measure counts only the rows of a flag (``Measure.only_where``)
+    and the caller has the groups from elsewhere, so the other rows are left out before
+    grouping (a filter on a flag reaches the table scan)."""
     t = rows(engine, source, q, p, business=any(m.business for m in ms))
     if t is None:
         return None
     if only_counted:
-        t = t.filter(ibis.or_(*(t[c].notnull() for c in dict.fromkeys(m.over for m in ms if m.over))))
+        t = t.filter(ibis.or_(*(t[c] for c in dict.fromkeys(m.only_where for m in ms if m.only_where))))
     keys = [*q.by, PERIOD]
     if source.shape is Shape.TWO_STAGE:
         assert source.entity is not None and source.stage is not None
@@ -287,7 +288,7 @@ def _aggregate(engine: Engine, source: Source, ms: Sequence[Measure], q: KpiQuer
     df = rolled.to_pandas() if rolled is not None else None
     if rest:
         # the rollup's groups are every group of the source: the quantiles need only their rows
-        expr = expression(engine, source, rest, q, p, only_counted=df is not None and all(m.over for m in rest))
+        expr = expression(engine, source, rest, q, p, only_counted=df is not None and all(m.only_where for m in rest))
         raw = pd.DataFrame(columns=[*keys, *(m.name for m in rest)]) if expr is None else expr.to_pandas()
         df = raw if df is None else outer_join(df, raw, keys)
     assert df is not None

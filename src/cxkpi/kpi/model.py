@@ -67,7 +67,9 @@ class Measure:
     build: Callable[[Any, Mapping[str, Any]], Any]
     business: bool = False  # needs business-time columns (a calendar join)
     additive: bool = False  # a row sum or count: re-aggregated by summing
-    over: str | None = None  # a quantile's column: rows where it is null take no part
+    # a flag column: only rows where it is true take part (a quantile's nulls elsewhere), so a
+    # query that has its groups from elsewhere may read those rows alone
+    only_where: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import ibis
 import ibis.expr.datatypes as dt
+from ibis.backends.duckdb import Backend as DuckDBBackend  # at import: not at a query's first call
 
 from cxkpi.config import UserError
 from cxkpi.schema import TABLES
@@ -119,7 +120,7 @@ def duckdb_engine(con: duckdb.DuckDBPyConnection, facts: dict[Any, Any] | None =
     """The embedded engine over an open warehouse connection (``facts``: see ``Engine.facts``)."""
     return Engine(
         kind=EngineKind.DUCKDB,
-        backend=ibis.duckdb.from_connection(con),
+        backend=DuckDBBackend.from_connection(con),
         _local=lambda ts, tz: _duck_local(tz, ts),
         _epoch_us=_duck_epoch_us,
         raw=con,
