@@ -147,16 +147,8 @@ def compute(engine: Engine, q: KpiQuery) -> pd.DataFrame:
     assert frame is not None
     for name in whole:
         frame[name] = frame[name].astype("Int64")
-    # a measure missing after the outer join (no row of its source in the group) is None
-    groups: pd.DataFrame = frame
-    rows_once: list[list[dict[str, Any]]] = []
-
-    def as_records() -> list[dict[str, Any]]:
-        if not rows_once:
-            rows_once.append(groups.astype(object).where(groups.notna(), None).to_dict("records"))
-        return rows_once[0]
-
-    values = {k.name: compute_column(k, groups, p, as_records) for k in kpis}
+    # a measure missing after the outer join (no row of its source in the group) is null
+    values = {k.name: compute_column(k, frame, p) for k in kpis}
     for k in kpis:
         v = values[k.name]
         frame[k.name] = v.round().astype("Int64") if k.unit is Unit.COUNT else v.astype("Float64")

@@ -109,7 +109,7 @@ Columns = Callable[[pd.DataFrame, Mapping[str, Any]], pd.Series]
 
 def with_columns(f: KpiValue, columns: Columns) -> KpiValue:
     """Give a KPI value function its column-wise twin (every group at once, same arithmetic,
-    same nulls), which ``compute_column`` prefers to calling ``f`` row by row."""
+    same nulls), which ``compute_column`` uses for all groups at once."""
     setattr(f, "columns", columns)
     return f
 
@@ -149,12 +149,8 @@ def floats(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].astype("Float64")
 
 
-def compute_column(kpi: Kpi, frame: pd.DataFrame, params: Mapping[str, Any],
-                   records: Callable[[], list[dict[str, Any]]]) -> pd.Series:
-    """``kpi`` for every group of ``frame``: column arithmetic for ratios and plain measures,
-    the KPI's own function row by row otherwise (``records`` gives the rows once)."""
-    columns = getattr(kpi.compute, "columns", None)
-    if columns is not None:
-        values: pd.Series = columns(frame, params)
-        return values
-    return pd.Series(pd.array([kpi.compute(r, params) for r in records()], dtype="Float64"), index=frame.index)
+def compute_column(kpi: Kpi, frame: pd.DataFrame, params: Mapping[str, Any]) -> pd.Series:
+    """``kpi`` for every group of ``frame``, by its value function's column-wise twin
+    (``with_columns``: every catalogue KPI has one)."""
+    values: pd.Series = getattr(kpi.compute, "columns")(frame, params)
+    return values
