@@ -114,7 +114,7 @@ def rollup_kpis(kpis: list[str]) -> list[str]:
     counts, backlog snapshots, distinct customers), without business time."""
     from cxkpi.kpi.catalogue import KPIS, MEASURES
     from cxkpi.kpi.customer_rollups import SOURCE as CUSTOMERS
-    from cxkpi.kpi.rollups import ROLLUPS, rollable
+    from cxkpi.kpi.rollup_meta import ROLLUPS, rollable
 
     sources = {r.source for r in ROLLUPS} | {CUSTOMERS}
     ok = (lambda m: rollable(m) and m.source in sources)
@@ -213,7 +213,7 @@ def worker_derived(db: str, work: str) -> dict[str, Any]:
 def worker_rollups(db: str, work: str) -> dict[str, Any]:
     """Cost of rebuilding the rollups, on a copy: all of them, then what a contact import and a
     survey import rebuild (each in a transaction, as the importer runs it), and their sizes."""
-    from cxkpi.kpi.rollups import refresh_rollups
+    from cxkpi.kpi.rollup_build import refresh_rollups
     from cxkpi.warehouse import open_warehouse
 
     copy = Path(work) / "rollups-copy.duckdb"
@@ -247,7 +247,8 @@ def worker_rollups(db: str, work: str) -> dict[str, Any]:
 def ensure_rollups(db: Path) -> bool:
     """Build the rollups in place when the warehouse has none for TZ (made by an older cxkpi); True if built."""
     from cxkpi.kpi import params as kpi_params
-    from cxkpi.kpi.rollups import fingerprint, refresh_rollups, stored
+    from cxkpi.kpi.rollup_build import refresh_rollups
+    from cxkpi.kpi.rollup_meta import fingerprint, stored
     from cxkpi.warehouse import open_warehouse
     from cxkpi.warehouse.engines import duckdb_engine
 
@@ -304,6 +305,7 @@ def worker_profile(db: str, dim: str, grain: str, kpis: list[str], work: str) ->
 
     from cxkpi.kpi import KpiQuery
     from cxkpi.kpi import engine as engine_mod
+    from cxkpi.kpi import scan as scan_mod
     from cxkpi.kpi import params as kpi_params
     from cxkpi.kpi.catalogue import measures_of
     from cxkpi.kpi.sources import SOURCES
@@ -343,7 +345,7 @@ def worker_profile(db: str, dim: str, grain: str, kpis: list[str], work: str) ->
     sources: dict[str, Any] = {}
     scanned: dict[str, set[str]] = {}
     for name, ms in by_source.items():
-        expr = engine_mod.expression(engine, SOURCES[name], ms, q, p)
+        expr = scan_mod.expression(engine, SOURCES[name], ms, q, p)
         prof = Path(work) / f"profile-{dim}-{name}.json"
         con.execute("SET enable_profiling = 'json'")
         con.execute(f"SET profiling_output = '{prof}'")

@@ -30,9 +30,9 @@ from test_rollups import assert_equal_frames, rolled, same
 
 from cxkpi.kpi import Grain, KpiQuery, compute, customer_rollups
 from cxkpi.kpi.catalogue import MEASURES
-from cxkpi.kpi.customer_rollups import CUSTOMER_ROLLUPS
+from cxkpi.kpi.rollup_meta import CUSTOMER_ROLLUPS, stored
 from cxkpi.kpi.periods import label, period_start
-from cxkpi.kpi.rollups import refresh_rollups, stored
+from cxkpi.kpi.rollup_build import refresh_rollups
 from cxkpi.kpi.sources import SOURCES
 from cxkpi.warehouse import LATEST, MIGRATIONS, current_version, migrate, open_warehouse
 from cxkpi.warehouse.derived import LINKS_SELECT

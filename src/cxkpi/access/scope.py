@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from cxkpi.kpi.catalogue import KPIS, measures_of
-from cxkpi.kpi.engine import KpiQuery, kpi_named
+from cxkpi.kpi.query import KpiQuery, kpi_named
 from cxkpi.kpi.model import Kpi
 from cxkpi.kpi.sources import SOURCES
 

@@ -16,7 +16,6 @@ from functools import cache
 
 import duckdb
 
-from cxkpi.kpi.rollups import refresh_after_change
 
 NEGATIVE_BELOW = -0.05  # VADER's customary cut-off for a negative text
 
@@ -73,27 +72,17 @@ def score_many(items: Iterable[tuple[str, str | None]]) -> list[float | None]:
     return out
 
 
-def score_surveys(con: duckdb.DuckDBPyConnection) -> int:
-    """Score the verbatims of ``surveys`` that have none yet; returns how many were scored.
-
-    The scores and the KPI rollups that read surveys (``kpi.rollups``) are written in one
-    transaction of its own, so a reader never sees new scores with old rollups.
-    """
+def score_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Score the verbatims of ``surveys`` that have none yet, in the caller's transaction
+    (an import's: ``cxkpi.service.imports`` runs it as an after-write step); how many."""
     rows = con.execute(
         "SELECT survey_id, verbatim, language FROM surveys WHERE sentiment IS NULL AND trim(coalesce(verbatim, '')) <> ''"
     ).fetchall()
     if not rows:
         return 0
     values = score_many((r[1], r[2]) for r in rows)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("CREATE TEMP TABLE _scores (survey_id VARCHAR, sentiment DOUBLE)")
-        con.executemany("INSERT INTO _scores VALUES (?, ?)", [[r[0], v] for r, v in zip(rows, values)])
-        con.execute("UPDATE surveys SET sentiment = s.sentiment FROM _scores s WHERE surveys.survey_id = s.survey_id")
-        con.execute("DROP TABLE _scores")
-        refresh_after_change(con, ("surveys",))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    con.execute("CREATE OR REPLACE TEMP TABLE _scores (survey_id VARCHAR, sentiment DOUBLE)")
+    con.executemany("INSERT INTO _scores VALUES (?, ?)", [[r[0], v] for r, v in zip(rows, values)])
+    con.execute("UPDATE surveys SET sentiment = s.sentiment FROM _scores s WHERE surveys.survey_id = s.survey_id")
+    con.execute("DROP TABLE _scores")
     return len(rows)

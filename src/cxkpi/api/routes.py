@@ -11,16 +11,18 @@ import shutil
 from dataclasses import asdict
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from cxkpi.access.audit import entries
 from cxkpi.access.users import Role
-from cxkpi.api.deps import Server, caller, server, writer
-from cxkpi.api.queries import QueryArgs, build_query, drill_frame, kpi_frame
-from cxkpi.api.security import Principal
+from cxkpi.web.deps import Server, caller, server, writer
+from cxkpi.service.queries import QueryArgs, drill_frame, kpi_frame, served_query
+from cxkpi.service.principal import Principal
 from cxkpi.config import UserError
 from cxkpi.kpi.inspect import parse_where
 from cxkpi.kpi.output import records
@@ -85,7 +87,8 @@ def catalogue(lang: Annotated[str, Query(pattern="^(en|fr)$")] = "en", who: Prin
     ]
 
 
-@router.get("/kpis", response_model=KpiAnswer)
+@router.get("/kpis", response_model=KpiAnswer, responses={200: {"content": {
+    "text/csv": {}, "application/vnd.apache.parquet": {}}, "description": "A page of JSON rows, or the whole answer as CSV or Parquet."}})
 def kpis(
     kpi: Annotated[list[str], Query(min_length=1, max_length=60, description="KPI names (repeat).")],
     by: Annotated[str | None, Query(max_length=200, description="Dimensions, comma-separated.")] = None,
@@ -99,20 +102,51 @@ def kpis(
     targets: bool = False,
     limit: Limit = MAX_LIMIT,
     offset: Offset = 0,
+    fmt: Annotated[str, Query(alias="format", pattern="^(json|csv|parquet)$",
+                              description="json: one page of rows; csv or parquet: the whole answer, streamed.")] = "json",
     who: Principal = Depends(caller),
     srv: Server = Depends(server),
-) -> KpiAnswer:
-    """KPIs by dimensions and period, as ``cxkpi kpi --format json``."""
+) -> Any:
+    """KPIs by dimensions and period, as ``cxkpi kpi --format json``.
+
+    The answer is computed once per data version, whatever its size: pages (``limit``,
+    ``offset``, ``total``) read the same cached result, and ``format=csv`` or ``parquet``
+    download all of it."""
     args = QueryArgs(kpis=tuple(kpi), by=by, grain=grain, start=start, end=end, tz=tz, where=tuple(where or ()),
                      params=tuple(param or ()), with_counts=with_counts)
-    q = build_query(srv.warehouse, args)
+    q = served_query(srv.warehouse, args)
     frame = kpi_frame(srv.warehouse, who, q, targets=targets)
+    if fmt != "json":
+        return frame_download(frame, fmt, "kpis")
     page = frame.iloc[offset:offset + limit]
     return KpiAnswer(
         query={"kpis": list(q.kpis), "by": list(q.by), "grain": q.grain.value, "from": start, "to": end, "tz": q.tz,
                "where": list(where or []), "with_counts": with_counts, "targets": targets},
         rows=records(page), limit=limit, offset=offset, total=len(frame),
     )
+
+
+def frame_download(frame: Any, fmt: str, name: str) -> StreamingResponse:
+    """A whole result as CSV (UTF-8, written in chunks) or Parquet."""
+    if fmt == "parquet":
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+        buffer.seek(0)
+        return StreamingResponse(buffer, media_type="application/vnd.apache.parquet",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.parquet"'})
+
+    def chunks() -> Iterator[str]:
+        step = 50_000
+        for i in range(0, max(len(frame), 1), step):
+            yield frame.iloc[i:i + step].to_csv(index=False, header=i == 0)
+
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.get("/drill/{name}", response_model=Page)
@@ -129,7 +163,7 @@ def drill_rows(
     srv: Server = Depends(server),
 ) -> Page:
     """The rows behind one figure (its group and period), within the caller's scope."""
-    q = build_query(srv.warehouse, QueryArgs(kpis=(name,), grain=grain, start=start, end=end))
+    q = served_query(srv.warehouse, QueryArgs(kpis=(name,), grain=grain, start=start, end=end))
     frame = drill_frame(srv.warehouse, who, name, parse_where(list(where or [])), period, q, limit, offset)
     return Page(rows=records(frame), limit=limit, offset=offset)
 
@@ -170,6 +204,28 @@ def targets_remove(
     return {"removed": removed}
 
 
+MAX_UPLOAD_NAME = 100  # characters; 200 bytes at most in UTF-8, well under a file system's 255
+
+
+def upload_name(raw: str | None) -> str:
+    """The name an upload goes by: its temporary copy, the import log, the rejects, messages.
+
+    The client chooses it, so only its last path part is kept, printable characters only,
+    at most ``MAX_UPLOAD_NAME`` characters with its extension (the file's format) kept;
+    ``upload.csv`` when nothing usable is left (no name, ``.``, ``..``).
+    """
+    base = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base[:10_000] if ch.isprintable()).strip()
+    if base in ("", ".", ".."):
+        return "upload.csv"
+    suffix = Path(base).suffix
+    suffix = suffix if len(suffix) <= 16 else ""
+    stem = base[: len(base) - len(suffix)][:MAX_UPLOAD_NAME - len(suffix)]
+    while len((stem + suffix).encode()) > 2 * MAX_UPLOAD_NAME:
+        stem = stem[:-1]
+    return stem + suffix
+
+
 @router.post("/imports")
 def imports_upload(
     request: Request,
@@ -184,13 +240,19 @@ def imports_upload(
     srv.security.check_csrf(request, who)
     if table not in TABLES:
         raise UserError(f"unknown table {table!r} (one of {', '.join(TABLES)})")
-    name = Path(file.filename or "upload.csv").name or "upload.csv"
+    if mapping:  # a form's empty field is no mapping
+        from cxkpi.ingest import available_mappings
+
+        shipped = available_mappings()
+        if mapping not in shipped:  # never a path: the answer must not tell which server files exist
+            raise UserError(f"mapping: an upload names a mapping shipped with cxkpi ({', '.join(shipped)}), not a file")
+    name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="cxkpi-upload-") as folder:
         path = Path(folder) / name
         with path.open("wb") as f:
             shutil.copyfileobj(file.file, f)
         try:
-            report = srv.run_import(table, path, mapping, source_tz, rejects_dir=Path(folder), shown_as=name)
+            report = srv.run_import(table, path, mapping or None, source_tz, rejects_dir=Path(folder), shown_as=name)
         except UserError as exc:  # name the uploaded file, not the server's temporary copy
             raise UserError(str(exc).replace(str(path), name).replace(folder, "")) from None
     srv.security.audit("import", who.user.username, f"{table} {name}: {report['accepted']} accepted, {report['rejected']} rejected",

@@ -4,39 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import duckdb
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
 
 from cxkpi import __version__
-from cxkpi.config import UserError, check_tz, db_path
-from cxkpi.analytics.sentiment import score_surveys
-from cxkpi.ingest import ReadOptions, available_mappings, import_file
-from cxkpi.warehouse import open_warehouse
-from cxkpi.kpi import KpiQuery, compute
-from cxkpi.kpi.docs import catalogue_markdown, catalogue_rows
-from cxkpi.kpi.calendar import DEFAULT_YAML, parse_calendar
-from cxkpi.kpi.engine import check_query
-from cxkpi.kpi.inspect import drill, explain, parse_filters, parse_where
-from cxkpi.kpi.params import PARAMS, parse_assignments
-from cxkpi.kpi.periods import parse_date, parse_grain
-from cxkpi.kpi.repeats import repeat_reasons
-from cxkpi.cli.render import kpi_table
-from cxkpi.kpi.output import frame_to_json
-from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target, with_targets
-from cxkpi.schema import TABLES
-from cxkpi.warehouse.engines import Engine, duckdb_engine, spark_engine
-from cxkpi.warehouse.control import ServerInfo, forward_import, read_control
-from cxkpi.warehouse.inspect import config_value, export_parquet, list_rejects, table_stats
+from cxkpi.cli.common import State, check_format, db, emit, out, progress, say, settings, warehouse
 from cxkpi.cli.users import token_app, user_app
+from cxkpi.config import UserError
+
+if TYPE_CHECKING:
+    from cxkpi.ingest import ReadOptions
+    from cxkpi.service.queries import QueryArgs, Settings
+    from cxkpi.warehouse.control import ServerInfo
+    from cxkpi.warehouse.engines import Engine
 
 app = typer.Typer(
     name="cxkpi",
@@ -45,19 +27,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-if not out.is_terminal:
-    out.width = 200  # piped or logged: tables need not fit a terminal
-err = Console(stderr=True)
-
-
-class _State:
-    db: str | None = None
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"cxkpi {__version__}", highlight=False)
+        say(f"cxkpi {__version__}")
         raise typer.Exit()
 
 
@@ -67,29 +41,7 @@ def main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
 ) -> None:
     """cxkpi: imports that lose nothing, one KPI catalogue, DuckDB or Spark."""
-    _State.db = db
-
-
-def _db() -> Path:
-    return db_path(_State.db)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
-    """A Rich progress bar on a terminal; nothing when output is piped."""
-    if not enabled or not err.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def update(step: str, fraction: float) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=1.0)
-            bar.update(tasks[step], completed=fraction)
-
-        yield update
+    State.db = db
 
 
 @app.command("import")
@@ -113,33 +65,27 @@ def import_cmd(
         delimiter = delimiter.replace("\\t", "\t")
     if decimal not in (None, ".", ","):
         raise UserError("--decimal must be '.' or ','")
+    from cxkpi.ingest import ReadOptions
+    from cxkpi.warehouse.control import read_control
+
     options = ReadOptions(format=file_format, delimiter=delimiter, encoding=encoding, decimal=decimal, sheet=sheet)
-    served = read_control(_db())
+    served = read_control(db())
     if served is not None:
         _import_through(served, table, files, mapping, source_tz, options, rejects_dir, fmt)
         return
-    con = open_warehouse(_db())
+    from cxkpi.service.imports import import_file
+
     reports = []
-    try:
+    with warehouse() as con:
         for f in files:
-            with _progress(fmt == "text") as progress:
+            with progress(fmt == "text") as update:
                 report = import_file(con, table, f, mapping=mapping, source_tz=source_tz, options=options,
-                                     rejects_dir=rejects_dir, progress=progress)
+                                     rejects_dir=rejects_dir, progress=update)
             reports.append(report)
             if fmt == "text":
-                line = (f"{report.file}: read {report.read:,}, accepted {report.accepted:,} "
-                        f"(new {report.new:,}, changed {report.changed:,}, unchanged {report.unchanged:,}), "
-                        f"rejected {report.rejected:,}")
-                out.print(line, highlight=False)
+                say(_report_line(report.as_dict()))
                 if report.rejected:
-                    where = report.rejects_file or "the rejects table (cxkpi rejects)"
-                    out.print(f"  rejects: {where}", highlight=False)
-        if table == "surveys":
-            scored = score_surveys(con)
-            if fmt == "text" and scored:
-                out.print(f"scored the sentiment of {scored:,} verbatims", highlight=False)
-    finally:
-        con.close()
+                    say(f"  rejects: {report.rejects_file or 'the rejects table (cxkpi rejects)'}")
     if fmt == "json":
         docs = [r.as_dict() for r in reports]
         sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")
@@ -153,6 +99,8 @@ def _report_line(r: dict[str, Any]) -> str:
 def _import_through(served: ServerInfo, table: str, files: list[Path], mapping: str | None, source_tz: str | None,
                     options: ReadOptions, rejects_dir: Path | None, fmt: str) -> None:
     """Hand the files to the running server, the one process allowed to write the warehouse."""
+    from cxkpi.warehouse.control import forward_import
+
     reports = []
     for f in files:
         if not f.exists():
@@ -164,9 +112,9 @@ def _import_through(served: ServerInfo, table: str, files: list[Path], mapping: 
         report = forward_import(served, body)
         reports.append(report)
         if fmt == "text":
-            out.print(_report_line(report) + f" (through cxkpi serve, pid {served.pid})", highlight=False)
+            say(_report_line(report) + f" (through cxkpi serve, pid {served.pid})")
             if report["rejected"]:
-                out.print(f"  rejects: {report['rejects_file'] or 'the rejects table (cxkpi rejects)'}", highlight=False)
+                say(f"  rejects: {report['rejects_file'] or 'the rejects table (cxkpi rejects)'}")
     if fmt == "json":
         sys.stdout.write(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2) + "\n")
 
@@ -177,14 +125,14 @@ def serve_cmd(
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
 ) -> None:
     """Serve the web dashboard and the REST API (described at /openapi.json) over the warehouse."""
-    from cxkpi.api.app import serve
+    from cxkpi.server import serve
 
     if not 0 < port < 65536:
         raise UserError("--port must be between 1 and 65535")
-    path = _db()
+    path = db()
     if not path.exists():
         raise UserError(f"no warehouse at {path} (run 'cxkpi demo' or 'cxkpi import' first)")
-    out.print(f"serving {path} on http://{host}:{port} (Ctrl+C to stop)", highlight=False)
+    say(f"serving {path} on http://{host}:{port} (Ctrl+C to stop)")
     serve(path, host, port)
 
 
@@ -193,20 +141,22 @@ def tables_cmd(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Row counts and date ranges of every table."""
-    con = open_warehouse(_db(), read_only=True)
-    try:
+    from cxkpi.warehouse.inspect import table_stats
+
+    check_format(fmt, ("table", "json"))
+    with warehouse(read_only=True) as con:
         stats = table_stats(con)
-    finally:
-        con.close()
     if fmt == "json":
         sys.stdout.write(json.dumps(stats, indent=2, default=str) + "\n")
         return
-    grid = RichTable(title=f"Warehouse {_db()}")
+    from rich.table import Table
+
+    grid = Table(title=f"Warehouse {db()}")
     for name in ("table", "rows", "from", "to", "rejected"):
         grid.add_column(name, justify="right" if name in ("rows", "rejected") else "left")
     for s in stats:
         grid.add_row(s["table"], f"{s['rows']:,}", str(s["from"] or ""), str(s["to"] or ""), f"{s['rejected']:,}")
-    out.print(grid)
+    out().print(grid)
 
 
 @app.command("rejects")
@@ -218,49 +168,24 @@ def rejects_cmd(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """What was set aside, where (file, line, column) and why."""
-    if fmt not in ("table", "csv", "json"):
-        raise UserError(f"unknown --format {fmt!r} (use table, csv or json)")
+    from cxkpi.warehouse.inspect import list_rejects
+
+    check_format(fmt, ("table", "csv", "json"))
     if limit < 0:
         raise UserError("--limit must be 0 or more")
-    con = open_warehouse(_db(), read_only=True)
-    try:
+    with warehouse(read_only=True) as con:
         rows = list_rejects(con, table=table, import_id=import_id, limit=limit, summary=summary)
-    finally:
-        con.close()
-    _emit(rows, fmt, title="Rejects by reason" if summary else "Rejected rows")
-
-
-def _emit(rows: list[dict[str, Any]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
-        return
-    if fmt == "csv":
-        import csv
-
-        if rows:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        return
-    grid = RichTable(title=title)
-    if not rows:
-        out.print("nothing was set aside")
-        return
-    for name in rows[0]:
-        grid.add_column(name, overflow="fold")
-    for r in rows:
-        grid.add_row(*("" if v is None else str(v) for v in r.values()))
-    out.print(grid)
+    emit(rows, fmt, title="Rejects by reason" if summary else "Rejected rows", empty="nothing was set aside")
 
 
 @app.command("mappings")
 def mappings_cmd() -> None:
     """The mappings shipped with cxkpi (use one with import --mapping NAME)."""
-    from cxkpi.ingest import load_mapping
+    from cxkpi.ingest import available_mappings, load_mapping
 
     for name in available_mappings():
         m = load_mapping(name)
-        out.print(f"{name}  ({m.table})  {m.description}", highlight=False)
+        say(f"{name}  ({m.table})  {m.description}")
 
 
 @app.command("demo")
@@ -273,25 +198,22 @@ def demo_cmd(
     from cxkpi.demo.load import build_demo
     from cxkpi.demo.targets import set_demo_targets
 
-    if scale <= 0:
-        raise UserError("--scale must be above 0")
+    from cxkpi.config import check_tz
+
+    if not 0 < scale <= 1000:
+        raise UserError("--scale must be above 0 and at most 1000")
     check_tz(reporting_tz)
-    with _progress(True) as progress:
-        summary = build_demo(_db(), seed=seed, scale=scale, reporting_tz=reporting_tz, progress=progress)
-    con = open_warehouse(_db())
-    try:
-        scored = score_surveys(con)
+    with progress(True) as update:
+        summary = build_demo(db(), seed=seed, scale=scale, reporting_tz=reporting_tz, progress=update)
+    with warehouse() as con:
         set_demo_targets(con)
         admin = _first_admin(con)
-    finally:
-        con.close()
-    out.print(f"{summary}; {scored:,} verbatims scored for sentiment", highlight=False)
+    say(summary)
     if admin:
-        out.print(f"web panel (cxkpi serve): user admin, password {admin} (shown once; cxkpi user passwd admin to change)",
-                  highlight=False)
+        say(f"web panel (cxkpi serve): user admin, password {admin} (shown once; cxkpi user passwd admin to change)")
 
 
-def _first_admin(con: duckdb.DuckDBPyConnection) -> str | None:
+def _first_admin(con: Any) -> str | None:
     """Create the first admin of a warehouse that has no user yet; its password, or None."""
     from cxkpi.access.users import Role, add_user, count_users, generate_password
 
@@ -302,49 +224,28 @@ def _first_admin(con: duckdb.DuckDBPyConnection) -> str | None:
     return password
 
 
-@dataclass
-class _Settings:
-    """What the warehouse says about reporting: its zone and its business-hours calendar."""
-
-    tz: str = "UTC"
-    calendar_yaml: str | None = None
-
-    @classmethod
-    def read(cls, con: Any) -> _Settings:
-        return cls(tz=config_value(con, "reporting_tz") or "UTC", calendar_yaml=config_value(con, "calendar"))
-
-
-def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> tuple[Engine, _Settings, Any]:
+def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> tuple[Engine, Settings, Any]:
     """The query engine, the warehouse's reporting settings, and what to close afterwards."""
+    from cxkpi.service.queries import Settings
+    from cxkpi.warehouse import open_warehouse
+    from cxkpi.warehouse.engines import duckdb_engine, spark_engine
+
     if engine == "duckdb":
-        con = open_warehouse(_db(), read_only=True)
-        return duckdb_engine(con), _Settings.read(con), con
+        con = open_warehouse(db(), read_only=True)
+        return duckdb_engine(con), settings(con), con
     if engine == "spark":
-        settings = _Settings()
-        if _db().exists():
-            con = open_warehouse(_db(), read_only=True)
-            settings = _Settings.read(con)
-            con.close()
-        return spark_engine(spark_master, spark_data), settings, None
+        found = Settings()
+        if db().exists():
+            with warehouse(read_only=True) as con:
+                found = settings(con)
+        return spark_engine(spark_master, spark_data), found, None
     raise UserError(f"unknown --engine {engine!r} (use duckdb or spark)")
 
 
-def _query(kpis: list[str], by: str | None, grain: str, start: str | None, end: str | None, tz: str | None,
-           settings: _Settings, params: list[str], with_counts: bool, where: list[str] | None = None) -> KpiQuery:
-    zone = check_tz(tz or settings.tz)
-    calendar = parse_calendar(settings.calendar_yaml, zone, "warehouse calendar") if settings.calendar_yaml else None
-    return KpiQuery(
-        kpis=tuple(kpis),
-        by=tuple(d.strip() for d in by.split(",") if d.strip()) if by else (),
-        grain=parse_grain(grain),
-        start=parse_date(start, "--from"),
-        end=parse_date(end, "--to"),
-        tz=zone,
-        params=parse_assignments(params),
-        with_counts=with_counts,
-        calendar=calendar,
-        filters=parse_filters(where or []) or None,
-    )
+def _query(found: Settings, args: QueryArgs) -> Any:
+    from cxkpi.service.queries import build_query
+
+    return build_query(args, found.tz, found.calendar)
 
 
 ENGINE_OPT = typer.Option("--engine", help="duckdb (embedded warehouse) or spark.")
@@ -371,11 +272,18 @@ def kpi_cmd(
     spark_data: Annotated[Path | None, DATA_OPT] = None,
 ) -> None:
     """Compute KPIs by dimensions and period."""
-    if fmt not in ("table", "csv", "json"):
-        raise UserError(f"unknown --format {fmt!r} (use table, csv or json)")
-    eng, settings, closer = _engine(engine, spark_master, spark_data)
+    from cxkpi.kpi.engine import compute
+    from cxkpi.kpi.targets import load_targets, with_targets
+    from cxkpi.service.queries import QueryArgs
+
+    check_format(fmt, ("table", "csv", "json"))
+    if lang not in ("en", "fr"):
+        raise UserError("--lang must be en or fr")
+    args = QueryArgs(kpis=tuple(names), by=by, grain=grain, start=start, end=end, tz=tz, where=tuple(where or ()),
+                     params=tuple(param or ()), with_counts=with_counts)
+    eng, found, closer = _engine(engine, spark_master, spark_data)
     try:
-        q = _query(names, by, grain, start, end, tz, settings, param or [], with_counts, where)
+        q = _query(found, args)
         frame = compute(eng, q)
         if targets:
             frame = with_targets(frame, q, load_targets(closer) if closer is not None else [])
@@ -383,11 +291,15 @@ def kpi_cmd(
         if closer is not None:
             closer.close()
     if fmt == "json":
+        from cxkpi.kpi.output import frame_to_json
+
         sys.stdout.write(frame_to_json(frame) + "\n")
     elif fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     else:
-        out.print(kpi_table(frame, q, lang))
+        from cxkpi.cli.render import kpi_table
+
+        out().print(kpi_table(frame, q, lang))
 
 
 @app.command("kpis")
@@ -399,21 +311,27 @@ def kpis_cmd(
     """The KPI catalogue: names, labels, definitions, units, directions, dimensions."""
     if lang not in ("en", "fr"):
         raise UserError("--lang must be en or fr")
+    from cxkpi.kpi.docs import catalogue_markdown, catalogue_rows
+    from cxkpi.kpi.params import PARAMS
+
+    check_format(fmt, ("table", "json", "markdown"))
     if params:
         for name, p in PARAMS.items():
-            out.print(f"{name} = {p.default!r}: {p.doc}", highlight=False)
+            say(f"{name} = {p.default!r}: {p.doc}")
         return
     if fmt == "json":
         sys.stdout.write(json.dumps(catalogue_rows(lang), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(catalogue_markdown(lang))
     else:
-        grid = RichTable(title="cxkpi KPIs" if lang == "en" else "Indicateurs cxkpi", show_lines=True)
+        from rich.table import Table
+
+        grid = Table(title="cxkpi KPIs" if lang == "en" else "Indicateurs cxkpi", show_lines=True)
         for col in ("name", "label", "definition", "unit", "direction", "dimensions"):
             grid.add_column(col, overflow="fold")
         for row in catalogue_rows(lang):
             grid.add_row(row["name"], row["label"], row["definition"], row["unit"], row["direction"], ", ".join(row["dimensions"]) or "-")
-        out.print(grid)
+        out().print(grid)
 
 
 @app.command("explain")
@@ -426,25 +344,31 @@ def explain_cmd(
     lang: Annotated[str, typer.Option("--lang", help="en or fr.")] = "en",
 ) -> None:
     """A KPI's definition, parameters and the SQL it runs on the warehouse."""
-    eng, settings, closer = _engine("duckdb", None, None)
+    from cxkpi.kpi.inspect import explain
+    from cxkpi.kpi.query import check_query
+    from cxkpi.service.queries import QueryArgs
+
+    if lang not in ("en", "fr"):
+        raise UserError("--lang must be en or fr")
+    eng, found, closer = _engine("duckdb", None, None)
     try:
-        q = _query([name], by, grain, None, None, tz, settings, param or [], False)
+        q = _query(found, QueryArgs(kpis=(name,), by=by, grain=grain, tz=tz, params=tuple(param or ())))
         check_query(eng, q)
         ex = explain(eng, name, q)
     finally:
         closer.close()
     k = ex.kpi
-    out.print(f"[bold]{k.name}[/bold] — {k.label(lang)}")
-    out.print(k.definition(lang), highlight=False)
-    out.print(f"formula: {k.formula}", highlight=False)
-    out.print(f"unit: {k.unit.value}   direction: {k.direction.value}   finest grain: {k.min_grain.value}", highlight=False)
-    out.print(f"dimensions: {', '.join(k.dimensions) or 'none'}", highlight=False)
-    out.print(f"inputs: {', '.join(k.inputs)}", highlight=False)
+    out().print(f"[bold]{k.name}[/bold] — {k.label(lang)}")
+    say(k.definition(lang))
+    say(f"formula: {k.formula}")
+    say(f"unit: {k.unit.value}   direction: {k.direction.value}   finest grain: {k.min_grain.value}")
+    say(f"dimensions: {', '.join(k.dimensions) or 'none'}")
+    say(f"inputs: {', '.join(k.inputs)}")
     for pname, value in ex.params.items():
-        out.print(f"parameter {pname} = {value!r}", highlight=False)
+        say(f"parameter {pname} = {value!r}")
     for source, sql in ex.sql.items():
-        out.print(f"\n-- source: {source}", highlight=False)
-        out.print(sql, highlight=False, markup=False)
+        say(f"\n-- source: {source}")
+        say(sql)
 
 
 @app.command("drill")
@@ -464,14 +388,19 @@ def drill_cmd(
         raise UserError("--limit must be above 0")
     if period is not None and grain == "all":
         grain = _grain_of_label(period)
-    eng, settings, closer = _engine("duckdb", None, None)
+    from cxkpi.kpi.inspect import drill, parse_where
+    from cxkpi.kpi.output import frame_to_json
+    from cxkpi.service.queries import QueryArgs
+
+    check_format(fmt, ("table", "csv", "json"))
+    eng, found, closer = _engine("duckdb", None, None)
     try:
-        q = _query([name], None, grain, start, end, tz, settings, [], False)
+        q = _query(found, QueryArgs(kpis=(name,), grain=grain, start=start, end=end, tz=tz))
         frame = drill(eng, name, parse_where(where or []), period, q, limit)
     finally:
         closer.close()
     rows = json.loads(frame_to_json(frame))
-    _emit(rows, fmt, title=f"Rows behind {name}")
+    emit(rows, fmt, title=f"Rows behind {name}", empty="no rows")
 
 
 def _grain_of_label(label: str) -> str:
@@ -496,15 +425,19 @@ def repeats_cmd(
     """What brought customers back: reasons of the repeat contacts that break FCR."""
     if limit < 0:
         raise UserError("--limit must be 0 or more")
-    eng, settings, closer = _engine("duckdb", None, None)
+    from cxkpi.kpi.output import frame_to_json
+    from cxkpi.kpi.repeats import repeat_reasons
+    from cxkpi.service.queries import QueryArgs, dimensions
+
+    check_format(fmt, ("table", "csv", "json"))
+    eng, found, closer = _engine("duckdb", None, None)
     try:
-        q = _query(["fcr"], None, grain, start, end, tz, settings, param or [], False)
-        dims = tuple(d.strip() for d in by.split(",") if d.strip()) if by else ()
-        frame = repeat_reasons(eng, q, dims)
+        q = _query(found, QueryArgs(kpis=("fcr",), grain=grain, start=start, end=end, tz=tz, params=tuple(param or ())))
+        frame = repeat_reasons(eng, q, dimensions(by))
     finally:
         closer.close()
     rows = json.loads(frame_to_json(frame.head(limit) if limit else frame))
-    _emit(rows, fmt, title="Repeat contacts by reason")
+    emit(rows, fmt, title="Repeat contacts by reason", empty="no repeat contacts")
 
 
 @app.command("export")
@@ -512,13 +445,13 @@ def export_cmd(
     folder: Annotated[Path, typer.Argument(help="Folder for NAME.parquet files.")],
 ) -> None:
     """Write every table as Parquet (for cxkpi kpi --engine spark --spark-data FOLDER)."""
-    con = open_warehouse(_db(), read_only=True)
-    try:
+    from cxkpi.schema import TABLES
+    from cxkpi.warehouse.inspect import export_parquet
+
+    with warehouse(read_only=True) as con:
         written = export_parquet(con, str(folder), list(TABLES))
-    finally:
-        con.close()
     for w in written:
-        out.print(w, highlight=False)
+        say(w)
 
 
 target_app = typer.Typer(help="KPI targets, for red/amber/green status (cxkpi kpi --targets).", no_args_is_help=True)
@@ -526,6 +459,8 @@ app.add_typer(target_app, name="target")
 
 
 def _scope(where: str | None) -> tuple[str | None, str | None]:
+    from cxkpi.kpi.inspect import parse_where
+
     if where is None:
         return None, None
     parsed = parse_where([where])
@@ -540,27 +475,26 @@ def target_set_cmd(
     amber: Annotated[float | None, typer.Option("--amber", help="Width of the amber band (default 5 % of the target).")] = None,
 ) -> None:
     """Set the target of a KPI, globally or for one value of a dimension."""
+    from cxkpi.kpi.targets import Target, set_target
+
     dimension, dim_value = _scope(where)
-    con = open_warehouse(_db())
-    try:
+    with warehouse() as con:
         set_target(con, Target(kpi=name, target=value, dimension=dimension, value=dim_value, amber=amber))
-    finally:
-        con.close()
-    out.print(f"target of {name}{f' for {where}' if where else ''}: {value:g}", highlight=False)
+    say(f"target of {name}{f' for {where}' if where else ''}: {value:g}")
 
 
 @target_app.command("list")
 def target_list_cmd(fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table") -> None:
     """The targets in force."""
-    con = open_warehouse(_db(), read_only=True)
-    try:
+    from cxkpi.kpi.targets import load_targets
+
+    check_format(fmt, ("table", "csv", "json"))
+    with warehouse(read_only=True) as con:
         rows = [
             {"kpi": t.kpi, "dimension": t.dimension, "value": t.value, "target": t.target, "amber_band": t.band}
             for t in load_targets(con)
         ]
-    finally:
-        con.close()
-    _emit(rows, fmt, title="Targets")
+    emit(rows, fmt, title="Targets", empty="no targets (cxkpi target set KPI VALUE)")
 
 
 @target_app.command("remove")
@@ -569,15 +503,14 @@ def target_remove_cmd(
     where: Annotated[str | None, typer.Option("--where", help="The dim=value scope of the target.")] = None,
 ) -> None:
     """Remove the target of a KPI for a scope."""
+    from cxkpi.kpi.targets import remove_target
+
     dimension, dim_value = _scope(where)
-    con = open_warehouse(_db())
-    try:
+    with warehouse() as con:
         removed = remove_target(con, name, dimension, dim_value)
-    finally:
-        con.close()
     if not removed:
         raise UserError(f"no target of {name}{f' for {where}' if where else ''}")
-    out.print(f"removed the target of {name}{f' for {where}' if where else ''}", highlight=False)
+    say(f"removed the target of {name}{f' for {where}' if where else ''}")
 
 
 app.add_typer(user_app, name="user")
@@ -592,25 +525,27 @@ def calendar_set_cmd(file: Annotated[Path, typer.Argument(help="A calendar YAML 
     """Store the warehouse's business-hours calendar."""
     if not file.exists():
         raise UserError(f"{file}: no such file")
-    text = file.read_text(encoding="utf-8")
-    con = open_warehouse(_db())
+    from cxkpi.kpi.calendar import parse_calendar
+    from cxkpi.warehouse.inspect import set_config_value
+
     try:
-        cal = parse_calendar(text, _Settings.read(con).tz, str(file))
-        con.execute("INSERT OR REPLACE INTO warehouse_config VALUES ('calendar', ?)", [text])
-    finally:
-        con.close()
-    out.print(f"calendar {cal.name}: {cal.timezone}, holidays {cal.country or 'none'}, hours for {', '.join(cal.keys())}", highlight=False)
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{file}: cannot read a calendar YAML file ({exc.__class__.__name__})") from None
+    with warehouse() as con:
+        cal = parse_calendar(text, settings(con).tz, str(file))
+        set_config_value(con, "calendar", text)
+    out().print(f"calendar {cal.name}: {cal.timezone}, holidays {cal.country or 'none'}, hours for {', '.join(cal.keys())}", highlight=False)
 
 
 @calendar_app.command("show")
 def calendar_show_cmd() -> None:
     """Print the warehouse's calendar (the default one when none is stored)."""
-    con = open_warehouse(_db(), read_only=True)
-    try:
-        settings = _Settings.read(con)
-    finally:
-        con.close()
-    sys.stdout.write(settings.calendar_yaml or DEFAULT_YAML)
+    from cxkpi.kpi.calendar import DEFAULT_YAML
+
+    with warehouse(read_only=True) as con:
+        found = settings(con)
+    sys.stdout.write(found.calendar_yaml or DEFAULT_YAML)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -629,9 +564,10 @@ def run() -> None:
         sys.exit(code or 0)
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted: the warehouse keeps what it had before the unfinished import", 130)
-    except duckdb.IOException as exc:
-        _fail(str(exc).splitlines()[0])
     except Exception as exc:
+        # the warehouse file cannot be opened (locked by another process, unreadable)
+        if type(exc).__name__ == "IOException" and type(exc).__module__.startswith("duckdb"):
+            _fail(str(exc).splitlines()[0])
         # usage errors of the option parser carry their own message and exit code
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             _fail(" ".join(str(exc.format_message()).split()), int(exc.exit_code))

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxkpi.access.users import set_lang
-from cxkpi.api.deps import Server, page_caller, server
-from cxkpi.api.security import LOGIN_COOKIE, SESSION_COOKIE, Principal
+from cxkpi.web.deps import Server, page_caller, server
+from cxkpi.service.principal import Principal
+from cxkpi.web.security import LOGIN_COOKIE, SESSION_COOKIE
 from cxkpi.dashboard.i18n import LANGS, words
 from cxkpi.dashboard.templates_env import templates
 

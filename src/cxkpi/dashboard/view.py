@@ -17,14 +17,14 @@ import pandas as pd
 from fastapi import Request
 
 from cxkpi.access.users import Role
-from cxkpi.api.deps import Server
-from cxkpi.api.queries import kpi_frame, period_range
-from cxkpi.api.security import Principal
+from cxkpi.web.deps import Server
+from cxkpi.service.queries import kpi_frame, period_range
+from cxkpi.service.principal import Principal
 from cxkpi.config import UserError
 from cxkpi.dashboard.i18n import LANGS, date_text, period_from_date
 from cxkpi.dashboard.pages import DIMENSIONS, FILTERS
 from cxkpi.kpi.catalogue import KPIS
-from cxkpi.kpi.engine import GRAIN_ORDER, KpiQuery
+from cxkpi.kpi.query import GRAIN_ORDER, KpiQuery
 from cxkpi.kpi.model import Grain, Kpi
 
 TREND = {Grain.DAY: 14, Grain.WEEK: 12, Grain.MONTH: 12, Grain.QUARTER: 8, Grain.YEAR: 5}

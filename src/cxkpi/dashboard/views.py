@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from cxkpi.access.scope import OutOfScope
 from cxkpi.access.users import Role
-from cxkpi.api.deps import Server, caller, page_caller, server
-from cxkpi.api.queries import drill_frame
-from cxkpi.api.security import SESSION_COOKIE, Principal
+from cxkpi.web.deps import Server, caller, page_caller, server
+from cxkpi.service.queries import drill_frame
+from cxkpi.service.principal import Principal
+from cxkpi.web.security import SESSION_COOKIE
 from cxkpi.dashboard import charts
 from cxkpi.dashboard.i18n import LANGS, period_text, words
 from cxkpi.dashboard.pages import (
@@ -29,7 +30,7 @@ from cxkpi.dashboard.templates_env import PLOTLY_JS, STATIC_DIR, templates
 from cxkpi.dashboard.view import GRAINS, View, figures, view_of, warm_overview
 from cxkpi.dashboard.widgets import card, export_response, number, table
 from cxkpi.kpi.catalogue import KPIS
-from cxkpi.kpi.engine import PERIOD, KpiQuery
+from cxkpi.kpi.query import PERIOD, KpiQuery
 from cxkpi.kpi.inspect import explain, parse_where
 from cxkpi.kpi.model import Grain
 from cxkpi.kpi.output import records

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cxkpi.config import UserError
-from cxkpi.ingest import import_arrow
-from cxkpi.kpi.rollups import refresh_rollups
+from cxkpi.service.imports import import_arrow
+from cxkpi.kpi.rollup_build import refresh_rollups
 from cxkpi.schema import TABLES
 from cxkpi.warehouse import open_warehouse
 

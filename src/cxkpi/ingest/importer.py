@@ -28,13 +28,15 @@ from cxkpi.config import UserError, check_tz
 from cxkpi.ingest import mapping as mappings
 from cxkpi.ingest.sources import ReadOptions, Staged, _StagedCsv, aliased, stage
 from cxkpi.ingest.validate import raw_json, reason_sql, rule_checks, typed_select
-from cxkpi.kpi.rollups import refresh_after_change
 from cxkpi.schema import Table, table as get_table
 from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
 from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_case_contacts, refresh_contact_links, refresh_next_inbound
 
 Progress = Callable[[str, float], None]
+# called inside an import's transaction, after its rows are written, with the tables it changed
+# (the import pipeline's after-write steps: text scoring, rollups); never commits
+AfterWrite = Callable[[duckdb.DuckDBPyConnection, str, tuple[str, ...]], None]
 _tags = itertools.count()
 
 
@@ -69,13 +71,15 @@ def import_file(
     options: ReadOptions | None = None,
     rejects_dir: str | Path | None = None,
     progress: Progress | None = None,
+    after_write: AfterWrite | None = None,
 ) -> ImportReport:
     """Import one file (CSV, XLSX, Parquet or JSON Lines) into ``table_name``.
 
     ``source_tz`` is the zone of timestamps written without an offset (option, else the
     mapping's, else the warehouse's ``source_tz`` setting, else UTC). Rejects are written
     beside the file as ``NAME.rejects.csv``, or into ``rejects_dir`` when given or when the
-    file's folder is read-only.
+    file's folder is read-only. ``after_write`` runs in the import's transaction when rows
+    changed (``cxkpi.service.imports`` passes the registered steps).
     """
     path = Path(path)
     table = _table(table_name)
@@ -92,11 +96,11 @@ def import_file(
     checksum = _Checksum(path)
     try:
         return _run_import(con, table, lambda tag: stage(con, path, read, tag), m, tz, str(path), rejects_file,
-                           progress, checksum)
+                           progress, checksum, after_write)
     except _NotUtf8:
         retry = ReadOptions(**{**asdict(read), "encoding": "cp1252"})
         return _run_import(con, table, lambda tag: stage(con, path, retry, tag), m, tz, str(path), rejects_file,
-                           progress, checksum)
+                           progress, checksum, after_write)
     finally:
         checksum.wait()  # never leave the thread reading a file its caller may delete
 
@@ -107,6 +111,7 @@ def import_arrow(
     data: pa.Table,
     label: str,
     progress: Progress | None = None,
+    after_write: AfterWrite | None = None,
 ) -> ImportReport:
     """Import an in-memory Arrow table through the same checks (the demo loads this way)."""
     table = _table(table_name)
@@ -124,7 +129,7 @@ def import_arrow(
             first_line=1,
         )
 
-    return _run_import(con, table, staged, None, "UTC", label, None, progress, None)
+    return _run_import(con, table, staged, None, "UTC", label, None, progress, None, after_write)
 
 
 def _table(name: str) -> Table:
@@ -238,6 +243,7 @@ def _run_import(
     rejects_file: Path | None,
     progress: Progress | None,
     checksum: _Checksum | None,
+    after_write: AfterWrite | None,
 ) -> ImportReport:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -285,7 +291,8 @@ def _run_import(
         new, changed, unchanged = _upsert(con, table, typed, provided + extras, extras, import_id, progress)
         if new or changed:
             refresh()
-            refresh_after_change(con, _CHANGES.get(table.name, (table.name,)))  # same transaction: never stale
+            if after_write is not None:  # same transaction: derived data is never stale
+                after_write(con, table.name, _CHANGES.get(table.name, (table.name,)))
         digest = checksum.value() if checksum else ""
         con.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

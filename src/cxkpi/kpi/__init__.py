@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cxkpi.kpi.catalogue import KPIS, MEASURES
-from cxkpi.kpi.engine import KpiQuery, compute, kpi_named
+from cxkpi.kpi.engine import compute
+from cxkpi.kpi.query import KpiQuery, kpi_named
 from cxkpi.kpi.model import Direction, Grain, Kpi, Measure, Unit
 
 __all__ = ["KPIS", "MEASURES", "Direction", "Grain", "Kpi", "KpiQuery", "Measure", "Unit", "compute", "kpi_named"]

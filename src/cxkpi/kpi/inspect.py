@@ -12,7 +12,8 @@ import pandas as pd
 from cxkpi.config import UserError
 from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi.catalogue import measures_of
-from cxkpi.kpi.engine import PERIOD, KpiQuery, check_query, expression, kpi_named, rows
+from cxkpi.kpi.query import PERIOD, KpiQuery, check_query, kpi_named
+from cxkpi.kpi.scan import expression, rows
 from cxkpi.kpi.model import Grain, Kpi
 from cxkpi.kpi.periods import parse_label
 from cxkpi.kpi.sources import SOURCES, Shape

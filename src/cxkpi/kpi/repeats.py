@@ -14,7 +14,8 @@ import pandas as pd
 
 from cxkpi.config import UserError
 from cxkpi.kpi import params as kpi_params
-from cxkpi.kpi.engine import PERIOD, KpiQuery, period_label, rows
+from cxkpi.kpi.query import PERIOD, KpiQuery
+from cxkpi.kpi.scan import period_label, rows
 from cxkpi.kpi.model import Grain
 from cxkpi.kpi.sources import CONTACT_DIMS, SOURCES
 from cxkpi.warehouse.engines import Engine

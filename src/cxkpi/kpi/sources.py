@@ -306,10 +306,9 @@ def _agent_weeks(engine: Engine, p: Mapping[str, Any], ctx: Mapping[str, Any]) -
 
     The pairs come from the agents' daily contact rollup when it is current (the same
     days, already counted), else from the contacts."""
-    from cxkpi.kpi.rollups import answered_weeks  # rollups build on the sources
-
     tz = ctx["tz"]
-    weeks = answered_weeks(engine, tz, p) if ctx.get("use_rollups") else None
+    from_rollup = ctx.get("answered_weeks")  # given by the scan when rollups may answer
+    weeks = from_rollup() if from_rollup is not None else None
     if weeks is None:
         c = engine.table("contacts")
         answered = c.filter((c.direction == "inbound") & c.answered_at.notnull() & c.agent_id.notnull())

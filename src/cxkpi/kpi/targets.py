@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from cxkpi.config import UserError
-from cxkpi.kpi.engine import KpiQuery, kpi_named
+from cxkpi.kpi.query import KpiQuery, kpi_named
 from cxkpi.kpi.model import Direction
 
 DEFAULT_BAND = 0.05

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +53,17 @@ def forward_import(server: ServerInfo, body: Mapping[str, Any], timeout_s: float
         with urllib.request.urlopen(request, timeout=timeout_s) as answer:
             report: dict[str, Any] = json.loads(answer.read())
             return report
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read()).get("detail", exc.reason)
-        except ValueError:
-            detail = exc.reason
-        raise UserError(str(detail)) from None
+    except urllib.error.HTTPError as exc:  # the server's one-line message (a bad mapping file is a 400)
+        raise UserError(_detail(exc)) from None
     except (urllib.error.URLError, OSError) as exc:
         raise UserError(f"cxkpi serve (pid {server.pid}) holds the warehouse but does not answer: {exc}") from None
+
+
+def _detail(exc: urllib.error.HTTPError) -> str:
+    """The ``detail`` of an error answer, else its status line (a proxy's page, an empty body)."""
+    try:
+        body = json.loads(exc.read())
+    except (OSError, ValueError):
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail) if detail else f"cxkpi serve answered {exc.code} {exc.reason}"

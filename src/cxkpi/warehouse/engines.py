@@ -2,8 +2,9 @@
 
 KPI definitions are Ibis expressions and never know the engine. The few operations Ibis
 does not translate portably (UTC to local wall time, exact epoch microseconds) are
-provided here per engine, as the ``Engine`` object's functions: this module is the only
-place that names an engine.
+provided here per engine, as the ``Engine`` object's functions, and so is the way small
+in-memory tables (``ibis.memtable``: periods, a calendar's open days) reach Spark with their
+declared types: this module is the only place that names an engine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 from ibis.backends.duckdb import Backend as DuckDBBackend  # at import: not at a query's first call
+from ibis.expr import operations as ops
 
 from cxkpi.config import UserError
 from cxkpi.schema import TABLES
@@ -163,6 +165,25 @@ def spark_session(master: str | None = None) -> Any:
     return _SPARK
 
 
+def _spark_backend_class() -> type:
+    """Ibis's PySpark backend, with in-memory tables handed to Spark as Arrow tables.
+
+    Ibis hands Spark a pandas frame (``verifySchema=False``): an int64 column holding nulls
+    is a float column in pandas, and Spark silently turns every float of a LONG column into
+    null (a calendar's open segments: business time then counted whole days). Arrow keeps
+    each column's declared type and its nulls (dates as DATE, UTC timestamps as TIMESTAMP).
+    """
+    from ibis.backends.pyspark import Backend as PySparkBackend
+
+    getattr(ibis, "pyspark")  # loads the backend the ibis way: registers ibis.options.pyspark
+    class SparkBackend(PySparkBackend):  # type: ignore[misc]
+        def _register_in_memory_table(self, op: ops.InMemoryTable) -> None:
+            data = op.data.to_pyarrow(op.schema)
+            self._session.createDataFrame(data).createOrReplaceTempView(op.name)
+
+    return SparkBackend
+
+
 def spark_engine(master: str | None = None, data: Path | None = None) -> Engine:
     """The distributed engine. ``data`` is a folder of Parquet files, one per table
     (``cxkpi export``); without it the tables must already be in the Spark catalog.
@@ -177,7 +198,7 @@ def spark_engine(master: str | None = None, data: Path | None = None) -> Engine:
                 session.read.parquet(str(path)).createOrReplaceTempView(name)
     return Engine(
         kind=EngineKind.SPARK,
-        backend=ibis.pyspark.connect(session),
+        backend=_spark_backend_class()().connect(session),
         _local=_spark_local,
         _epoch_us=_spark_epoch_us,
         remembers=False,

@@ -88,3 +88,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: str, tables: list[str
         con.execute(f"COPY {quote(name)} TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
         written.append(str(path))
     return written
+
+
+def set_config_value(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Store one setting of the warehouse (its reporting zone, its calendar...)."""
+    con.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [key, value])

@@ -22,10 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxkpi import __version__
 from cxkpi.access.scope import OutOfScope
-from cxkpi.api.deps import LoginRequired, Server
+from cxkpi.web.deps import LoginRequired, Server
 from cxkpi.api.routes import router
-from cxkpi.api.runtime import Warehouse
-from cxkpi.api.security import Security
+from cxkpi.service.runtime import Warehouse
+from cxkpi.web.security import Security
 from cxkpi.config import UserError
 from cxkpi.ingest import ReadOptions
 

@@ -21,16 +21,16 @@ from fastapi import HTTPException, Request
 
 from cxkpi.access.audit import record
 from cxkpi.access.ratelimit import LoginLimiter
-from cxkpi.access.scope import Scope, scope_of
+from cxkpi.access.scope import scope_of
 from cxkpi.access.tokens import user_for_token
-from cxkpi.access.users import Role, User, authenticate, get_user
-from cxkpi.api.runtime import Warehouse
+from cxkpi.access.users import User, authenticate, get_user
+from cxkpi.service.principal import Principal
+from cxkpi.service.runtime import Warehouse
 
 SESSION_COOKIE = "cxkpi_session"
 LOGIN_COOKIE = "cxkpi_login"  # double-submit token of the login form (no session yet)
 CSRF_HEADER = "x-csrf-token"
 IDLE_S = 8 * 3600.0
-WRITERS = (Role.ADMIN, Role.MANAGER)
 
 
 @dataclass
@@ -38,19 +38,6 @@ class Session:
     username: str
     csrf: str
     seen: float
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated user, their scope, and how they authenticated."""
-
-    user: User
-    scope: Scope
-    csrf: str | None  # None for API tokens
-
-    @property
-    def can_write(self) -> bool:
-        return self.user.role in WRITERS
 
 
 class Sessions:

@@ -11,10 +11,12 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from cxkpi.analytics.sentiment import score_surveys
-from cxkpi.api.runtime import Warehouse
-from cxkpi.api.security import Principal, Security
-from cxkpi.ingest import ReadOptions, import_file
+from cxkpi.service.runtime import Warehouse
+from cxkpi.service.principal import Principal
+from cxkpi.web.security import Security
+from cxkpi.ingest import ReadOptions
+from cxkpi.service.imports import import_file
+from cxkpi.warehouse.import_log import relabel_import
 
 
 log = logging.getLogger("cxkpi.serve")
@@ -47,13 +49,8 @@ class Server:
         with self.warehouse.writer() as con:
             report = import_file(con, table, path, mapping=mapping, source_tz=source_tz, options=options,
                                  rejects_dir=rejects_dir)
-            if table == "surveys":
-                score_surveys(con)
             if shown_as is not None:
-                iid = report.import_id
-                con.execute("DELETE FROM rejects WHERE table_name = ? AND file = ? AND import_id <> ?", [table, shown_as, iid])
-                con.execute("UPDATE rejects SET file = ? WHERE import_id = ?", [shown_as, iid])
-                con.execute("UPDATE import_log SET file = ?, rejects_file = NULL WHERE import_id = ?", [shown_as, iid])
+                relabel_import(con, table, report.import_id, shown_as)
         self.changed()
         out = report.as_dict()
         if shown_as is not None:
