@@ -73,7 +73,7 @@ class Fresh:
     """An app over a private copy of the demo warehouse, with a manager's session client."""
 
     def __init__(self, template: WebWarehouse, folder: Path) -> None:
-        from cxkpi.api.app import create_app
+        from cxkpi.server.app import create_app
 
         self.path = folder / "fresh.duckdb"
         shutil.copy(template.path, self.path)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from cxkpi.config import UserError
-from cxkpi.ingest import import_arrow
+from cxkpi.service.imports import import_arrow
 from cxkpi.kpi import KpiQuery, compute
 from cxkpi.kpi.calendar import DEFAULT_KEY, open_days, parse_calendar
 from cxkpi.warehouse import open_warehouse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.kpi import KpiQuery, compute
 from cxkpi.kpi.output import records
 from cxkpi.warehouse import open_warehouse

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from conftest import InProcessCli
 from cxkpi.access.users import list_users
-from cxkpi.api.app import create_app
+from cxkpi.server.app import create_app
 from cxkpi.warehouse.connection import open_warehouse
 from web_support import login
 

@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from cxkpi.config import UserError
-from cxkpi.ingest import ReadOptions, import_arrow
+from cxkpi.ingest import ReadOptions
+from cxkpi.service.imports import import_arrow
 
 TZ = "Europe/Paris"
 COLUMNS = ["contact_id", "channel", "created_at", "answered_at", "ended_at", "hold_seconds", "wrap_seconds",

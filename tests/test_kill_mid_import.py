@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.warehouse import open_warehouse
 
 ROWS = 3_000_000

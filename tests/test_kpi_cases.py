@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.kpi import Grain
 from kpi_golden import NA, THIRD_PARTY_WARNINGS, GoldenCase, Q, Warehouses, assert_rows, run_duck, warehouses  # noqa: F401
 from kpi_golden_more import (  # noqa: F401

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.kpi.sources import with_next_inbound
 from cxkpi.warehouse.engines import duckdb_engine
 from kpi_golden import (  # noqa: F401

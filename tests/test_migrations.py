@@ -102,7 +102,7 @@ def test_import_log_and_rejects_shape(wh: Any) -> None:
 
 
 def _seed(db_file: Path, files: Any) -> None:
-    from cxkpi.ingest import import_file
+    from cxkpi.service.imports import import_file
 
     con = open_warehouse(db_file)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.warehouse import open_warehouse
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

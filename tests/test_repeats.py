@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cxkpi.config import UserError
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.kpi import KpiQuery
 from cxkpi.kpi.output import records
 from cxkpi.kpi.repeats import repeat_reasons

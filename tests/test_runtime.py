@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from cxkpi.api.runtime import Warehouse
+from cxkpi.service.runtime import Warehouse
 
 
 def _warehouse(tmp_path: Path) -> Warehouse:

@@ -23,7 +23,7 @@ from web_support import LEAD_TEAM, PASSWORD, login
 
 from cxkpi.access.audit import entries
 from cxkpi.access.tokens import create_token, revoke_token, token_id
-from cxkpi.api.security import SESSION_COOKIE
+from cxkpi.web.security import SESSION_COOKIE
 from cxkpi.kpi.calendar import parse_calendar
 from cxkpi.kpi.engine import KpiQuery, compute
 from cxkpi.kpi.output import records
