@@ -23,6 +23,7 @@ demo: $(STAMP)
 	@echo "The web panel: .venv/bin/cxkpi --db $(DB) serve, then http://127.0.0.1:8000 (user admin, password printed above)."
 
 test: $(STAMP) browser
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 # the browser tests drive Debian's chromium (Playwright never downloads one): installed with apt when missing

@@ -28,7 +28,7 @@ from cxkpi.kpi.inspect import parse_where
 from cxkpi.kpi.output import records
 from cxkpi.kpi.targets import Target, load_targets, remove_target, set_target
 from cxkpi.schema import TABLES
-from cxkpi.warehouse.inspect import count_rejects, dicts, list_rejects
+from cxkpi.warehouse.inspect import count_rejects, import_log_page, list_rejects
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -54,10 +54,10 @@ class KpiAnswer(BaseModel):
 
 class TargetIn(BaseModel):
     kpi: str = Field(max_length=100)
-    target: float
+    target: float = Field(allow_inf_nan=False)  # JSON parsers read 1e999 as inf: a target is a finite number
     dimension: str | None = Field(None, max_length=100)
     value: str | None = Field(None, max_length=200)
-    amber: float | None = None
+    amber: float | None = Field(None, allow_inf_nan=False)
 
 
 class Me(BaseModel):
@@ -264,9 +264,8 @@ def imports_upload(
 def imports_list(limit: Limit = 100, offset: Offset = 0, who: Principal = Depends(writer), srv: Server = Depends(server)) -> Page:
     """The import log, newest first (admin, manager)."""
     with srv.warehouse.reader() as (_, cur):
-        total = cur.execute("SELECT count(*) FROM import_log").fetchall()[0][0]
-        rows = dicts(cur.execute("SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]))
-    return Page(rows=rows, limit=limit, offset=offset, total=int(total))
+        rows, total = import_log_page(cur, limit, offset)
+    return Page(rows=rows, limit=limit, offset=offset, total=total)
 
 
 @router.get("/rejects", response_model=Page)

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from fastapi import Request
 
-from cxkpi.access.users import Role
+from cxkpi.access.scope import Scope
+from cxkpi.access.users import Role, User
 from cxkpi.web.deps import Server
-from cxkpi.service.queries import kpi_frame, period_range
+from cxkpi.kpi.periods import parse_date
+from cxkpi.service.queries import kpi_frame, latest_day, period_range
 from cxkpi.service.principal import Principal
 from cxkpi.config import UserError
 from cxkpi.dashboard.i18n import LANGS, date_text, period_from_date
@@ -67,23 +68,6 @@ class View:
         return period_from_date(self.start, Grain(self.grain), self.lang)
 
 
-def latest_day(srv: Server) -> date:
-    """The last local day with contacts (the default period is the one containing it)."""
-    def load() -> date:
-        tz = srv.warehouse.reporting_tz()
-        with srv.warehouse.reader() as (_, cur):
-            rows = cur.execute(
-                "SELECT max(created_at) FROM contacts"
-            ).fetchall()
-        if not rows or rows[0][0] is None:
-            return date.today()
-        value: date = rows[0][0].astimezone(ZoneInfo(tz)).date()
-        return value
-
-    result: date = srv.warehouse.cached(("latest_day",), load)
-    return result
-
-
 def view_of(request: Request, who: Principal, srv: Server) -> View:
     qp = request.query_params
     lang = qp.get("lang") or who.user.lang
@@ -93,19 +77,16 @@ def view_of(request: Request, who: Principal, srv: Server) -> View:
     if grain not in GRAINS:
         raise UserError(f"unknown grain {grain!r}")
     filters: dict[str, tuple[str, ...]] = {dim: (qp[dim],) for dim in FILTERS if qp.get(dim)}
-    try:
-        if grain == "custom":
-            latest = latest_day(srv)
-            start = date.fromisoformat(qp.get("from") or (latest - timedelta(days=27)).isoformat())
-            end = date.fromisoformat(qp.get("to") or latest.isoformat())
-            if start > end:
-                raise UserError("the range starts after it ends")
-            if (end - start).days > 3 * 366:
-                raise UserError("a custom range spans three years at most")
-            return View(grain, end, start, end, start, filters, lang, custom=True)
-        anchor = date.fromisoformat(qp["date"]) if qp.get("date") else latest_day(srv)
-    except ValueError:
-        raise UserError("dates are written YYYY-MM-DD") from None
+    if grain == "custom":
+        latest = latest_day(srv.warehouse)
+        start = parse_date(qp.get("from"), "from") or latest - timedelta(days=27)
+        end = parse_date(qp.get("to"), "to") or latest
+        if start > end:
+            raise UserError("the range starts after it ends")
+        if (end - start).days > 3 * 366:
+            raise UserError("a custom range spans three years at most")
+        return View(grain, end, start, end, start, filters, lang, custom=True)
+    anchor = parse_date(qp.get("date"), "date") or latest_day(srv.warehouse)
     g = Grain(grain)
     first, start, end = period_range(g, anchor, TREND[g])
     return View(grain, anchor, start, end, first, filters, lang)
@@ -117,12 +98,9 @@ def warm_overview(srv: Server, grains: tuple[str, ...] = ("month", "week", "day"
     Run in the background at start and after every import: the director's first page of
     the morning is then read from the cache (the results are per data version).
     """
-    from cxkpi.access.scope import Scope  # the scope layer imports the KPI engine: load it when needed
-    from cxkpi.access.users import User
-
     who = Principal(User("(warm-up)", Role.MANAGER, None, None, "en", datetime.now(UTC)), Scope(Role.MANAGER), None)
     names = tuple(n for s in DIMENSIONS for n in s.kpis)
-    latest = latest_day(srv)
+    latest = latest_day(srv.warehouse)
     for grain in grains:
         g = Grain(grain)
         first, start, end = period_range(g, latest, TREND[g])

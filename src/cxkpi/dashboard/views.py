@@ -34,6 +34,7 @@ from cxkpi.kpi.query import PERIOD, KpiQuery
 from cxkpi.kpi.inspect import explain, parse_where
 from cxkpi.kpi.model import Grain
 from cxkpi.kpi.output import records
+from cxkpi.warehouse.inspect import distinct_values
 
 DRILL_PAGE = 50
 EXPORT_ROWS = 10_000
@@ -74,8 +75,7 @@ def _filter_values(srv: Server, who: Principal) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         with srv.warehouse.reader() as (_, cur):
             for dim in FILTERS:
-                out[dim] = [str(r[0]) for r in cur.execute(
-                    f'SELECT DISTINCT "{dim}" FROM contacts WHERE "{dim}" IS NOT NULL ORDER BY 1').fetchall()]
+                out[dim] = distinct_values(cur, "contacts", dim)
         return out
 
     values: dict[str, list[str]] = srv.warehouse.cached(("filter_values",), load)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -27,6 +28,7 @@ from cxkpi.kpi.query import KpiQuery
 from cxkpi.kpi.targets import load_targets, with_targets
 from cxkpi.service.principal import Principal
 from cxkpi.service.runtime import Warehouse
+from cxkpi.warehouse.inspect import latest_contact_at
 
 # bounds of one query, so that no input can make the server work without end
 MAX_KPIS = 60
@@ -148,6 +150,19 @@ def _key(q: KpiQuery) -> tuple[Any, ...]:
         q.scope,
         id(q.calendar) if q.calendar is not None else None,
     )
+
+
+def latest_day(warehouse: Warehouse) -> date:
+    """The last local day with contacts in the reporting zone (today when there is none):
+    the default period of the pages is the one containing it."""
+    def load() -> date:
+        tz = warehouse.reporting_tz()
+        with warehouse.reader() as (_, cur):
+            latest = latest_contact_at(cur)
+        return date.today() if latest is None else latest.astimezone(ZoneInfo(tz)).date()
+
+    result: date = warehouse.cached(("latest_day",), load)
+    return result
 
 
 def period_range(grain: Grain, anchor: date, trend: int) -> tuple[date, date, date]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -93,3 +94,36 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: str, tables: list[str
 def set_config_value(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     """Store one setting of the warehouse (its reporting zone, its calendar...)."""
     con.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [key, value])
+
+
+def latest_contact_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the latest contact arrived (an aware UTC datetime), or None without contacts."""
+    rows = con.execute("SELECT max(created_at) FROM contacts").fetchall()
+    value = rows[0][0] if rows else None
+    if value is None:
+        return None
+    stamp: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return stamp
+
+
+def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[str]:
+    """The distinct non-null values of a column of a canonical table, sorted (a filter's choices)."""
+    if table not in TABLES or column not in TABLES[table].names:
+        raise UserError(f"no column {column!r} in table {table!r}")
+    rows = con.execute(f"SELECT DISTINCT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL ORDER BY 1")
+    return [str(r[0]) for r in rows.fetchall()]
+
+
+def agents_of_team(con: duckdb.DuckDBPyConnection, team: str) -> list[str]:
+    """The agents seen handling the contacts of ``team`` (a team lead's scope)."""
+    rows = con.execute(
+        "SELECT DISTINCT agent_id FROM contacts WHERE team = ? AND agent_id IS NOT NULL ORDER BY 1", [team]
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def import_log_page(con: duckdb.DuckDBPyConnection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the import log, newest first, and the number of imports in all."""
+    total = int(con.execute("SELECT count(*) FROM import_log").fetchall()[0][0])
+    rows = dicts(con.execute("SELECT * FROM import_log ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]))
+    return rows, total

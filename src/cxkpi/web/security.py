@@ -26,6 +26,7 @@ from cxkpi.access.tokens import user_for_token
 from cxkpi.access.users import User, authenticate, get_user
 from cxkpi.service.principal import Principal
 from cxkpi.service.runtime import Warehouse
+from cxkpi.warehouse.inspect import agents_of_team
 
 SESSION_COOKIE = "cxkpi_session"
 LOGIN_COOKIE = "cxkpi_login"  # double-submit token of the login form (no session yet)
@@ -95,10 +96,7 @@ class Security:
     def team_agents(self, team: str) -> list[str]:
         def load() -> list[str]:
             with self.warehouse.reader() as (_, cur):
-                rows = cur.execute(
-                    "SELECT DISTINCT agent_id FROM contacts WHERE team = ? AND agent_id IS NOT NULL ORDER BY 1", [team]
-                ).fetchall()
-            return [str(r[0]) for r in rows]
+                return agents_of_team(cur, team)
 
         result: list[str] = self.warehouse.cached(("team_agents", team), load)
         return result
