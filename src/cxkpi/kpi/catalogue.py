@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from cxkpi.kpi.model import Direction, Grain, Kpi, Measure, Unit, floats, ratio, value, with_columns
+from cxkpi.kpi.model import Direction, Formula, Grain, Kpi, Measure, Unit, floats, missing_or_zero, ratio, value
 from cxkpi.kpi.sources import CONTACT_DIMS
 
 D, U = Direction, Unit
@@ -130,114 +130,67 @@ MEASURES: dict[str, Measure] = {
 }
 
 
-def _service_level_of(met_m: str, offered_m: str, answered_m: str, abandoned_in_t_m: str) -> Any:
+def _service_level_of(met_m: str, offered_m: str, answered_m: str, abandoned_in_t_m: str) -> Formula:
     """Service level with the abandon rule of parameter ``service_level_abandons``:
     against (base = offered, SPEC), ignored (base = answered), met_within_t (an abandon
-    within T counts as met)."""
+    within T counts as met; a missing count of those abandons adds 0). Null when the
+    count met or the base is missing, or the base is 0."""
 
-    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-        mode = p["service_level_abandons"]
-        met, base = m.get(met_m), m.get(offered_m)
-        if mode == "ignored":
-            base = m.get(answered_m)
-        elif mode == "met_within_t" and met is not None:
-            met = met + (m.get(abandoned_in_t_m) or 0)
-        if met is None or not base:
-            return None
-        return float(met) / float(base)
-
-    def columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    def formula(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
         mode = p["service_level_abandons"]
         met, base = floats(frame, met_m), floats(frame, answered_m if mode == "ignored" else offered_m)
         if mode == "met_within_t":
             met = met + floats(frame, abandoned_in_t_m).fillna(0.0)
-        return (met / base).mask(met.isna() | base.isna() | (base == 0))
+        return (met / base).mask(met.isna() | missing_or_zero(base))
 
-    return with_columns(f, columns)
+    return formula
 
 
 _service_level = _service_level_of("answered_in_t", "offered", "answered", "abandoned_in_t")
 
 
-def _flag_rate(flag: str, known: str) -> Any:
+def _flag_rate(flag: str, known: str) -> Formula:
     """``flag / contacts_answered`` (SPEC §3); null when no answered contact of the group
-    carries the flag at all (the source does not export it)."""
+    carries the flag at all (``known`` missing or 0: the source does not export it), else as
+    ``ratio``."""
 
     rate = ratio(flag, "answered")
 
-    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-        if not m.get(known):
-            return None
-        return rate(m, p)
+    def formula(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+        return rate(frame, p).mask(missing_or_zero(floats(frame, known)))
 
-    def columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
-        k = floats(frame, known)
-        out: pd.Series = getattr(rate, "columns")(frame, p)
-        return out.mask(k.isna() | (k == 0))
-
-    return with_columns(f, columns)
+    return formula
 
 
-def _none_or_zero(s: pd.Series) -> pd.Series:
-    return s.isna() | (s == 0)
-
-
-def _net_cash_flow(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-    cin, cout = m.get("cash_in"), m.get("cash_out")
-    if cin is None and cout is None:
-        return None
-    return float(cin or 0.0) - float(cout or 0.0)
-
-
-def _net_cash_flow_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+def _net_cash_flow(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    """Inflows − outflows, a missing side counting 0; null only when both are missing (no
+    cash flow at all), since one-sided periods are real."""
     cin, cout = floats(frame, "cash_in"), floats(frame, "cash_out")
     return (cin.fillna(0.0) - cout.fillna(0.0)).mask(cin.isna() & cout.isna())
 
 
-def _nps(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-    n = m.get("nps_n")
-    if not n:
-        return None
-    return 100.0 * (float(m.get("promoters") or 0) - float(m.get("detractors") or 0)) / float(n)
-
-
-def _nps_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+def _nps(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    """``100 × (promoters − detractors) / responses``, a missing count of promoters or
+    detractors counting 0; null without NPS responses (missing or 0)."""
     n = floats(frame, "nps_n")
     net = floats(frame, "promoters").fillna(0.0) - floats(frame, "detractors").fillna(0.0)
-    return (100.0 * net / n).mask(_none_or_zero(n))
+    return (100.0 * net / n).mask(missing_or_zero(n))
 
 
-def _per_hour(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-    answered, seconds = m.get("answered"), m.get("productive_s")
-    if not seconds:
-        return None
-    return float(answered or 0) / (float(seconds) / 3600.0)  # hours logged, no contact: 0
-
-
-def _per_hour_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+def _per_hour(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    """Answered contacts per productive hour; hours logged without a contact give 0, no
+    productive time (missing or 0) gives null."""
     seconds = floats(frame, "productive_s")
-    return (floats(frame, "answered").fillna(0.0) / (seconds / 3600.0)).mask(_none_or_zero(seconds))
+    return (floats(frame, "answered").fillna(0.0) / (seconds / 3600.0)).mask(missing_or_zero(seconds))
 
 
-def _clv(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-    months, margin = m.get("customer_months"), m.get("margin_sum")
-    at_risk, churned = m.get("month_active_at_start"), m.get("month_churned")
-    if not months or margin is None or not at_risk or not churned:
-        return None
-    return (float(margin) / float(months)) / (float(churned) / float(at_risk))
-
-
-def _clv_columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+def _clv(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+    """``(margin / customer-months) / (churned / active at month start)``; null when the margin
+    is missing or any of the three counts is missing or 0 (no churn: no finite lifetime)."""
     months, margin = floats(frame, "customer_months"), floats(frame, "margin_sum")
     at_risk, churned = floats(frame, "month_active_at_start"), floats(frame, "month_churned")
     out = (margin / months) / (churned / at_risk)
-    return out.mask(_none_or_zero(months) | margin.isna() | _none_or_zero(at_risk) | _none_or_zero(churned))
-
-
-with_columns(_net_cash_flow, _net_cash_flow_columns)
-with_columns(_nps, _nps_columns)
-with_columns(_per_hour, _per_hour_columns)
-with_columns(_clv, _clv_columns)
+    return out.mask(missing_or_zero(months) | margin.isna() | missing_or_zero(at_risk) | missing_or_zero(churned))
 
 
 def _kpi(
@@ -248,7 +201,7 @@ def _kpi(
     unit: Unit,
     direction: Direction,
     measures: tuple[str, ...],
-    compute: Any,
+    formula_of: Formula,
     dims: tuple[str, ...],
     inputs: tuple[str, ...],
     params: tuple[str, ...] = (),
@@ -256,7 +209,7 @@ def _kpi(
 ) -> Kpi:
     return Kpi(
         name=name, label_en=en[0], definition_en=en[1], label_fr=fr[0], definition_fr=fr[1], formula=formula,
-        unit=unit, direction=direction, measures=measures, compute=compute, dimensions=dims, inputs=inputs,
+        unit=unit, direction=direction, measures=measures, formula_of=formula_of, dimensions=dims, inputs=inputs,
         params=params, min_grain=min_grain,
     )
 
@@ -521,7 +474,7 @@ KPIS: dict[str, Kpi] = {
 }
 
 
-def _business(base: Kpi, measures: tuple[str, ...], compute: Any) -> Kpi:
+def _business(base: Kpi, measures: tuple[str, ...], formula_of: Formula) -> Kpi:
     """The business-hours variant of a duration KPI: durations count open time only."""
     return Kpi(
         name=f"{base.name}_business",
@@ -530,7 +483,7 @@ def _business(base: Kpi, measures: tuple[str, ...], compute: Any) -> Kpi:
         definition_en=base.definition_en + " Durations count only the calendar's opening hours.",
         definition_fr=base.definition_fr + " Les durées ne comptent que les heures d'ouverture du calendrier.",
         formula=base.formula + ", durations in business time",
-        unit=base.unit, direction=base.direction, measures=measures, compute=compute,
+        unit=base.unit, direction=base.direction, measures=measures, formula_of=formula_of,
         dimensions=base.dimensions, inputs=base.inputs, params=base.params, min_grain=base.min_grain,
     )
 
@@ -545,8 +498,8 @@ _BUSINESS = (
     ("resolution_time_p90", ("resolution_business_p90_s", "cases_closed"), value("resolution_business_p90_s")),
     ("backlog_age_mean", ("backlog_age_business_sum_s", "backlog"), ratio("backlog_age_business_sum_s", "backlog")),
 )
-for _name, _measures, _compute in _BUSINESS:
-    _variant = _business(KPIS[_name], _measures, _compute)
+for _name, _measures, _formula in _BUSINESS:
+    _variant = _business(KPIS[_name], _measures, _formula)
     KPIS[_variant.name] = _variant
 
 KPIS["service_level_open"] = Kpi(
@@ -558,7 +511,7 @@ KPIS["service_level_open"] = Kpi(
     formula="count(answered within T ∧ arrived open) / count(offered ∧ arrived open)",
     unit=U.RATE, direction=D.HIGHER,
     measures=("answered_in_t_open", "offered_open", "answered_open", "abandoned_in_t_open"),
-    compute=_service_level_of("answered_in_t_open", "offered_open", "answered_open", "abandoned_in_t_open"),
+    formula_of=_service_level_of("answered_in_t_open", "offered_open", "answered_open", "abandoned_in_t_open"),
     dimensions=CONTACT_DIMS, inputs=KPIS["service_level"].inputs,
     params=KPIS["service_level"].params,
 )

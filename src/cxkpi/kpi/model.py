@@ -72,9 +72,17 @@ class Measure:
     only_where: str | None = None
 
 
+# A KPI's arithmetic, written once and column-wise because the engine computes every group
+# at once: ``(frame, params)`` to one value per row of ``frame``, which holds one row per group
+# and one column per measure (null where the group has no row of the measure's source; a
+# measure absent from the frame is null everywhere).
+Formula = Callable[[pd.DataFrame, Mapping[str, Any]], pd.Series]
+
+
 @dataclass(frozen=True)
 class Kpi:
-    """A KPI declaration; ``compute(measures, params)`` turns a group's measure values into the KPI value."""
+    """A KPI declaration; ``formula_of(frame, params)`` turns every group's measure values
+    (one row each) into the KPI's values, and ``formula`` says the same in words for the docs."""
 
     name: str
     label_en: str
@@ -85,7 +93,7 @@ class Kpi:
     unit: Unit
     direction: Direction
     measures: tuple[str, ...]
-    compute: Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
+    formula_of: Formula
     dimensions: tuple[str, ...]
     inputs: tuple[str, ...]
     params: tuple[str, ...] = ()
@@ -103,43 +111,24 @@ class Kpi:
         return self.definition_fr if lang == "fr" else self.definition_en
 
 
-KpiValue = Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
-Columns = Callable[[pd.DataFrame, Mapping[str, Any]], pd.Series]
+def ratio(num: str, den: str, scale: float = 1.0) -> Formula:
+    """``scale * num / den``; null when either is missing or the denominator is 0 (no eligible
+    rows), so an empty group shows no rate rather than 0 or infinity."""
+
+    def formula(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+        n, d = floats(frame, num), floats(frame, den)
+        return ((scale * n) / d).mask(n.isna() | missing_or_zero(d))
+
+    return formula
 
 
-def with_columns(f: KpiValue, columns: Columns) -> KpiValue:
-    """Give a KPI value function its column-wise twin (every group at once, same arithmetic,
-    same nulls), which ``compute_column`` uses for all groups at once."""
-    setattr(f, "columns", columns)
-    return f
-
-
-def ratio(num: str, den: str, scale: float = 1.0) -> KpiValue:
-    """``scale * num / den``; null when the denominator is 0 or missing (no eligible rows)."""
-
-    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-        n, d = m.get(num), m.get(den)
-        if d is None or n is None or d == 0:
-            return None
-        return scale * float(n) / float(d)
-
-    def columns(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
-        n = floats(frame, num)
-        d = floats(frame, den)
-        out = (scale * n) / d  # the same operations, in the same order, as f
-        return out.mask(d.isna() | n.isna() | (d == 0))
-
-    return with_columns(f, columns)
-
-
-def value(measure: str) -> KpiValue:
+def value(measure: str) -> Formula:
     """The measure itself: null when the group has no row of the measure's source."""
 
-    def f(m: Mapping[str, Any], p: Mapping[str, Any]) -> float | None:
-        v = m.get(measure)
-        return None if v is None else float(v)
+    def formula(frame: pd.DataFrame, p: Mapping[str, Any]) -> pd.Series:
+        return floats(frame, measure)
 
-    return with_columns(f, lambda frame, p: floats(frame, measure))
+    return formula
 
 
 def floats(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -149,8 +138,12 @@ def floats(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].astype("Float64")
 
 
+def missing_or_zero(s: pd.Series) -> pd.Series:
+    """Where ``s`` cannot be a denominator: null, or 0."""
+    return s.isna() | (s == 0)
+
+
 def compute_column(kpi: Kpi, frame: pd.DataFrame, params: Mapping[str, Any]) -> pd.Series:
-    """``kpi`` for every group of ``frame``, by its value function's column-wise twin
-    (``with_columns``: every catalogue KPI has one)."""
-    values: pd.Series = getattr(kpi.compute, "columns")(frame, params)
+    """``kpi`` for every group (row) of ``frame`` at once, by its formula."""
+    values: pd.Series = kpi.formula_of(frame, params)
     return values
