@@ -180,12 +180,50 @@ def rejects_cmd(
 
 @app.command("mappings")
 def mappings_cmd() -> None:
-    """The mappings shipped with cxkpi (use one with import --mapping NAME)."""
+    """The mappings an import can name: shipped with cxkpi, and stored in this warehouse."""
     from cxkpi.ingest import available_mappings, load_mapping
 
     for name in available_mappings():
         m = load_mapping(name)
         say(f"{name}  ({m.table})  {m.description}")
+    if db().exists():
+        from cxkpi.service.mappings import resolve
+        from cxkpi.warehouse.mapping_store import stored_texts
+
+        with warehouse(read_only=True) as con:
+            for name in stored_texts(con):
+                m = resolve(con, name, files=False)
+                say(f"{name}  ({m.table})  {m.description} [stored]")
+
+
+mapping_app = typer.Typer(help="Mappings stored in the warehouse (an upload to the server can name them).",
+                          no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("add")
+def mapping_add_cmd(
+    name: Annotated[str, typer.Argument(help="The name imports and uploads will give (lower case, digits, - and _).")],
+    file: Annotated[Path, typer.Argument(help="The mapping YAML file (docs/mappings.md).")],
+) -> None:
+    """Check a mapping file and store it in the warehouse under NAME (replacing a stored one)."""
+    from cxkpi.ingest.mapping import load
+    from cxkpi.service.mappings import add
+
+    load(str(file))  # the file's own checks first: a clear message naming the file
+    with warehouse() as con:
+        m = add(con, name, file.read_text(encoding="utf-8-sig"))
+    say(f"stored mapping {name} for table {m.table}")
+
+
+@mapping_app.command("remove")
+def mapping_remove_cmd(name: Annotated[str, typer.Argument(help="A stored mapping's name.")]) -> None:
+    """Remove a mapping stored in the warehouse."""
+    from cxkpi.service.mappings import remove
+
+    with warehouse() as con:
+        remove(con, name)
+    say(f"removed mapping {name}")
 
 
 @app.command("demo")

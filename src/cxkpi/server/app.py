@@ -101,7 +101,8 @@ def create_app(db: Path, secure_cookies: bool = True, warehouse: Warehouse | Non
         if not hmac.compare_digest(given.encode(), wh.control_secret.encode()):
             raise HTTPException(status_code=403, detail="forbidden")
         report = srv.run_import(body.table, Path(body.path), body.mapping, body.source_tz,
-                                Path(body.rejects_dir) if body.rejects_dir else None, ReadOptions(**body.options))
+                                Path(body.rejects_dir) if body.rejects_dir else None, ReadOptions(**body.options),
+                                mapping_files=True)
         srv.security.audit("import", None, f"{body.table} {body.path} (command line)", "local")
         return report
 

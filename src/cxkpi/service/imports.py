@@ -25,6 +25,7 @@ from cxkpi.ingest import importer
 from cxkpi.ingest.importer import Progress
 from cxkpi.ingest.mapping import Mapping
 from cxkpi.kpi.rollup_build import refresh_after_change
+from cxkpi.service.mappings import resolve as resolve_mapping
 
 __all__ = ["STEPS", "Step", "import_arrow", "import_file", "score_surveys"]
 
@@ -77,9 +78,15 @@ def import_file(
     rejects_dir: str | Path | None = None,
     progress: Progress | None = None,
     steps: Sequence[Step] = STEPS,
+    mapping_files: bool = True,
 ) -> ImportReport:
-    """Import one file into ``table`` and bring every derived table up to date, atomically."""
-    return importer.import_file(con, table, path, mapping=mapping, source_tz=source_tz, options=options,
+    """Import one file into ``table`` and bring every derived table up to date, atomically.
+
+    ``mapping``: a shipped or stored mapping's name, or (``mapping_files``: the command line)
+    a YAML file of the user's; a server passes ``mapping_files=False`` for uploads.
+    """
+    m = resolve_mapping(con, mapping, files=mapping_files) if isinstance(mapping, str) else mapping
+    return importer.import_file(con, table, path, mapping=m, source_tz=source_tz, options=options,
                                 rejects_dir=rejects_dir, progress=progress, after_write=_runner(steps))
 
 

@@ -39,16 +39,17 @@ class Server:
 
     def run_import(self, table: str, path: Path, mapping: str | None, source_tz: str | None,
                    rejects_dir: Path | None = None, options: ReadOptions | None = None,
-                   shown_as: str | None = None) -> dict[str, Any]:
+                   shown_as: str | None = None, mapping_files: bool = False) -> dict[str, Any]:
         """One import at a time, on the server's connection; readers keep their snapshot.
 
         ``shown_as``: the name the log and the rejects give the file (an upload's own name,
         not the server's temporary copy); as for a file imported twice from the command line,
-        the rejects of that name are those of its latest import.
+        the rejects of that name are those of its latest import. ``mapping_files``: the
+        mapping may name a YAML file (imports handed over by the local command line only).
         """
         with self.warehouse.writer() as con:
             report = import_file(con, table, path, mapping=mapping, source_tz=source_tz, options=options,
-                                 rejects_dir=rejects_dir)
+                                 rejects_dir=rejects_dir, mapping_files=mapping_files)
             if shown_as is not None:
                 relabel_import(con, table, report.import_id, shown_as)
         self.changed()
