@@ -1,6 +1,7 @@
 """All benchmarks (make bench): each prints its figures and writes bench/out/*.json.
 
-Arguments are forwarded to import_throughput.py (as before); kpi_catalogue.py runs with its
+startup.py runs first (a scale-0.02 demo, seconds). Arguments are forwarded to
+import_throughput.py (as before); kpi_catalogue.py runs with its
 defaults (scale 20, ~10M contacts: several minutes) and keeps its demo warehouse for
 serve_load.py (``cxkpi serve`` under 20 locust users, 30 s per phase, on a copy of that same
 warehouse: built once), which is removed afterwards. Name benchmarks to run only those:
@@ -17,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 OUT = HERE / "out"
-BENCHES = ("import_throughput", "kpi_catalogue", "serve_load")
+BENCHES = ("startup", "import_throughput", "kpi_catalogue", "serve_load")
 
 
 def catalogue_then_serve_load() -> None:
@@ -41,5 +42,6 @@ if __name__ == "__main__":
         for name in named:
             subprocess.run([sys.executable, str(HERE / f"{name}.py")], check=True)
     else:
+        subprocess.run([sys.executable, str(HERE / "startup.py")], check=True)
         subprocess.run([sys.executable, str(HERE / "import_throughput.py"), *sys.argv[1:]], check=True)
         catalogue_then_serve_load()

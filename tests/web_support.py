@@ -88,8 +88,8 @@ class LiveServer:
     def __init__(self, db: Path) -> None:
         import uvicorn
 
-        from cxkpi.api.app import create_app
-        from cxkpi.api.runtime import Warehouse
+        from cxkpi.server.app import create_app
+        from cxkpi.service.runtime import Warehouse
 
         self.warehouse = Warehouse(db)
         self.app = create_app(db, secure_cookies=False, warehouse=self.warehouse)
