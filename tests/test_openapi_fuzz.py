@@ -12,6 +12,10 @@ with ``APIOperation.as_strategy`` under Hypothesis' ``@given``.
 The schema cannot tell a KPI name from any string, so the last two tests also generate
 queries from the catalogue's vocabulary (names, dimensions, grains, filters, parameters)
 under every role, and check that no row escapes the caller's scope.
+
+Nor does it say which values are out of range: ``test_out_of_range_values_never_make_a_server_error``
+puts huge numbers, ``inf``/``nan``, extreme dates, long strings and paths into valid cases
+of every operation.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def fuzz_target(fuzz_warehouse: tuple[Path, str]) -> Iterator[tuple[Any, dict[st
     One app per test: schemathesis' pytest plugin ends the lifespans it started after each
     test, and the app's lifespan closes its warehouse.
     """
-    from cxkpi.api.app import create_app
+    from cxkpi.server.app import create_app
 
     path, token = fuzz_warehouse
     app = create_app(path, secure_cookies=False)
@@ -110,6 +114,119 @@ def test_other_operations(fuzz_target: tuple[Any, dict[str, str]]) -> None:
             fuzz(op, headers)
 
 
+# --- out of range: values the schema lets through and nothing should take ---------------------
+# Generated strings are seldom a huge number, an extreme date or a path, and one bad field
+# is refused before the others are read. So each case here is a sane one (real KPI names,
+# free-text fields left out) with one field, or two, out of range: a number too large,
+# inf or nan, an extreme date, a long string, a path. The answer may be anything but a 5xx.
+
+NUMBERS = ["1e300", "-1e300", "1e30", "inf", "-inf", "Infinity", "nan", "NaN", "-1", "99999999999999999999999", "4.5"]
+EXTREME_DATES = ["9999-12-31", "0001-01-01", "1899-12-31", "2200-01-01", "0000-00-00", "9999-99-99"]
+LONG = ["x" * 300, "é" * 150, "9" * 400, "a=" + "b" * 300]
+PATHS = ["..", "../../etc/passwd", "/etc/passwd", "/etc", "/dev/zero", "C:\\Windows\\win.ini", "\x00", "%00", "\u202e"]
+HOSTILE = st.sampled_from([*NUMBERS, *EXTREME_DATES, *LONG, *PATHS, "", " "])
+# each numeric KPI parameter and a KPI that reads it (a parameter reaches SQL only through one);
+# those that once overflowed first: generation leans towards the start of a list
+PARAM_KPIS = {"fcr_window_days": "fcr", "csat_top_box": "csat", "delinquency_days": "delinquency_rate",
+              "short_abandon_s": "short_abandons", "negative_sentiment_below": "negative_verbatim_rate",
+              "answer_threshold_s.phone": "service_level"}
+SANE_KPIS = st.sampled_from([*PARAM_KPIS.values(), "asa_business", "backlog_open", "aht", "nps", "occupancy"])
+BY_NAME: dict[str, st.SearchStrategy[Any]] = {
+    "param": st.builds("{}={}".format, st.sampled_from(list(PARAM_KPIS)), st.sampled_from(NUMBERS)),
+    "date": st.sampled_from(EXTREME_DATES[:4]),  # from, to and date: the same day (a one-day range)
+    "mapping": st.sampled_from([*PATHS, "phonenow.yaml", __file__]),
+    "tz": st.sampled_from(["../../etc/localtime", "Etc/GMT+99", "UTC\x00", "x" * 64]),
+}
+HEAVY = {"param": 6, "from": 4, "to": 4, "date": 6, "mapping": 6, "tz": 2, "kpi": 2, "name": 2}  # fields that reach deepest
+DAYS = ("from", "to", "date")
+HUGE = st.sampled_from([1e300, -1e300, 1.7976931348623157e308, -0.0, 10**30])
+
+
+def types(schema: dict[str, Any]) -> set[Any]:
+    return {schema.get("type"), *(alt.get("type") for alt in schema.get("anyOf", []))}
+
+
+def is_free_text(parameter: Any) -> bool:
+    """An optional string the schema does not constrain (left out of a sane case)."""
+    schema = parameter.definition.get("schema", {})
+    return not parameter.is_required and any(
+        alt.get("type") in ("string", "array") and "pattern" not in alt for alt in (schema, *schema.get("anyOf", [])))
+
+
+def body_schema(operation: Any) -> dict[str, Any]:
+    """The schema of the operation's body (its first media type), or an empty one."""
+    for alt in operation.body:
+        found: dict[str, Any] = alt.definition.get("schema", {})
+        return found
+    return {}
+
+
+@st.composite
+def out_of_range_cases(draw: st.DrawFn, operation: Any) -> Any:
+    """A sane case of ``operation`` with one or two fields out of range."""
+    case = draw(operation.as_strategy(GenerationMode.POSITIVE))
+    schema = body_schema(operation)
+    props: dict[str, Any] = schema.get("properties", {})
+    fields = [*(p.name for p in operation.query), *(p.name for p in operation.path_parameters), *(k for k in props if k != "file")]
+    # heavy fields first: generated indices lean towards the start of a list
+    weighted = [f for f in sorted(fields, key=lambda f: -HEAVY.get(f, 1)) for _ in range(HEAVY.get(f, 1))]
+    bad = set(draw(st.lists(st.sampled_from(weighted), min_size=1, max_size=2))) if weighted else set()
+    if bad & set(DAYS):
+        bad |= set(DAYS)
+    param = draw(BY_NAME["param"])
+    sane_kpi = PARAM_KPIS[param.split("=")[0]] if "param" in bad else draw(SANE_KPIS)  # a KPI that reads the parameter
+    day = draw(BY_NAME["date"]) if draw(st.integers(0, 3)) else draw(HOSTILE)
+
+    def value(name: str) -> Any:
+        if name == "param":
+            return param
+        if name in DAYS:
+            return day
+        return draw(BY_NAME[name]) if name in BY_NAME and draw(st.integers(0, 3)) else draw(HOSTILE)
+
+    query = dict(case.query or {})
+    for parameter in operation.query:
+        name = parameter.name
+        if name in bad or name == "kpi":
+            one = value(name) if name in bad else sane_kpi
+            query[name] = [one] if "array" in types(parameter.definition.get("schema", {})) else one
+        elif is_free_text(parameter):
+            query.pop(name, None)
+    case.query = query
+    for parameter in operation.path_parameters:
+        case.path_parameters = {**(case.path_parameters or {}),
+                                parameter.name: value(parameter.name) if parameter.name in bad else sane_kpi}
+    if isinstance(case.body, dict):
+        body = {k: v for k, v in case.body.items() if k in props}
+        for key, prop in props.items():
+            if key in bad:
+                body[key] = draw(HUGE) if "number" in types(prop) else value(key)
+            elif key in ("kpi", "table"):
+                body[key] = sane_kpi if key == "kpi" else "contacts"
+            elif key != "file" and key not in schema.get("required", []):
+                body.pop(key, None)
+        case.body = body
+    return case
+
+
+OUT_OF_RANGE = settings(FUZZ, max_examples=int(os.environ.get("CXKPI_FUZZ_EXAMPLES", "25")))
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_out_of_range_values_never_make_a_server_error(method: str, path: str,
+                                                       fuzz_target: tuple[Any, dict[str, str]]) -> None:
+    api_schema, headers = fuzz_target
+    operation = api_schema[path][method]
+
+    @OUT_OF_RANGE
+    @given(case=out_of_range_cases(operation))
+    def run(case: Any) -> None:
+        note(f"{case.method} {case.path} query={case.query} path={case.path_parameters} body={case.body!r:.300}")
+        case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+    run()
+
+
 # --- beyond the schema: KPI queries from the catalogue's own vocabulary ------------------------
 # The schema says a KPI name is a string, so generated names are nearly always unknown (400).
 # These cases use real names, dimensions, grains, dates, filters and parameters, under every
@@ -121,9 +238,14 @@ VALUES = ["phone", "chat", "email", "Lyon Digital", "Rabat Voix", "AG0031", "AG0
           "a=b", "NULL", "\x00", "AG0031\x00"]
 PARAMS = ["answer_threshold_s.chat=30", "answer_threshold_s.phone=-1", "short_abandon_s=0", "short_abandon_s=abc",
           "service_level_abandons=ignored", "service_level_abandons=later", "fcr_window_days=1.5", "fcr_same_reason=yes",
-          "csat_top_box=5", "delinquency_days=30", "unknown=1", "novalue"]
+          "csat_top_box=5", "delinquency_days=30", "unknown=1", "novalue",
+          "fcr_window_days=1e300", "fcr_window_days=inf", "fcr_window_days=nan", "delinquency_days=1e30",
+          "csat_top_box=-1e300", "answer_threshold_s.email=Infinity", "negative_sentiment_below=-inf"]
+# extreme dates are refused at once; 1900-01-01 itself is left out (a business-hours KPI from
+# then would build a calendar of a century and a quarter, slowly)
 DATES = st.one_of(st.none(), st.dates(date(2025, 9, 1), date(2027, 1, 31)).map(date.isoformat),
-                  st.sampled_from(["2026-02-30", "2026-1-5", "20260105", "yesterday"]))
+                  st.sampled_from(["2026-02-30", "2026-1-5", "20260105", "yesterday", "9999-12-31", "0001-01-01",
+                                   "1899-12-31", "2200-01-01"]))
 ROLES = ["manager", "lead", "quality", "agent"]
 
 
@@ -151,7 +273,7 @@ def kpi_queries(draw: st.DrawFn) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def role_clients(fuzz_warehouse: tuple[Path, str]) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], Any]]:
     """A client of an app over the fuzz warehouse, bearer headers per role, and the team lead's agents."""
-    from cxkpi.api.app import create_app
+    from cxkpi.server.app import create_app
 
     path, _ = fuzz_warehouse
     app = create_app(path, secure_cookies=False)

@@ -240,18 +240,14 @@ def imports_upload(
     srv.security.check_csrf(request, who)
     if table not in TABLES:
         raise UserError(f"unknown table {table!r} (one of {', '.join(TABLES)})")
-    if mapping:  # a form's empty field is no mapping
-        from cxkpi.ingest import available_mappings
-
-        shipped = available_mappings()
-        if mapping not in shipped:  # never a path: the answer must not tell which server files exist
-            raise UserError(f"mapping: an upload names a mapping shipped with cxkpi ({', '.join(shipped)}), not a file")
     name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="cxkpi-upload-") as folder:
         path = Path(folder) / name
         with path.open("wb") as f:
             shutil.copyfileobj(file.file, f)
         try:
+            # a shipped or stored mapping's name, never a path (run_import opens no file it names);
+            # a form's empty field is no mapping
             report = srv.run_import(table, path, mapping or None, source_tz, rejects_dir=Path(folder), shown_as=name)
         except UserError as exc:  # name the uploaded file, not the server's temporary copy
             raise UserError(str(exc).replace(str(path), name).replace(folder, "")) from None

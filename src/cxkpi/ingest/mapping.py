@@ -70,25 +70,69 @@ def available() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+MAX_MAPPING_BYTES = 1 << 20  # a mapping is a page of YAML; anything larger is not one
+
+
 def load(name_or_file: str) -> Mapping:
-    """Load a shipped mapping by name, or a mapping file by path."""
+    """Load a shipped mapping by name, or a mapping file by path.
+
+    A shipped name wins over a file of the same name in the current folder, so that a name
+    never reads the disk (the server accepts names only). Whatever the file holds (binary,
+    not UTF-8, not YAML, not a mapping), the answer is a user error, never a crash.
+    """
+    if name_or_file in available():
+        return load_shipped(name_or_file)
     path = Path(name_or_file)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
+    if path.suffix in (".yaml", ".yml") or _exists(path):
+        return parse_text(_read_file(path), str(path))
+    raise UserError(f"unknown mapping {name_or_file!r} (shipped: {', '.join(available())}; or give a .yaml file)")
+
+
+def load_shipped(name: str) -> Mapping:
+    """A mapping shipped with cxkpi, by name; anything else is a user error listing the names."""
+    if name not in available():
+        raise UserError(f"unknown mapping {name[:100]!r} (shipped: {', '.join(available())})")
+    shipped = resources.files("cxkpi.ingest") / "mappings" / f"{name}.yaml"
+    return parse_text(shipped.read_text(encoding="utf-8"), name)
+
+
+def _read_file(path: Path) -> str:
+    """The text of a mapping file: a regular file, at most ``MAX_MAPPING_BYTES``, UTF-8."""
+    try:
+        if not _exists(path):
             raise UserError(f"mapping file {path} does not exist")
-        text = path.read_text(encoding="utf-8")
-        origin = str(path)
-    else:
-        shipped = resources.files("cxkpi.ingest") / "mappings" / f"{name_or_file}.yaml"
-        if not shipped.is_file():
-            raise UserError(f"unknown mapping {name_or_file!r} (shipped: {', '.join(available())}; or give a .yaml file)")
-        text = shipped.read_text(encoding="utf-8")
-        origin = name_or_file
+        if not path.is_file():
+            raise UserError(f"mapping file {path} is not a file")
+        with path.open("rb") as f:
+            data = f.read(MAX_MAPPING_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"mapping file {path}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) > MAX_MAPPING_BYTES:
+        raise UserError(f"mapping file {path} is larger than {MAX_MAPPING_BYTES:,} bytes: not a mapping")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"mapping file {path} is not UTF-8 text (a mapping is a YAML file)") from None
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a name the system cannot even look up (too long, a NUL) does not."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def parse_text(text: str, origin: str) -> Mapping:
+    """A mapping from its YAML text (read with ``safe_load``: no code, no custom tags)."""
     try:
         doc = yaml.safe_load(text)
+        return parse(doc, origin)
     except yaml.YAMLError as exc:
-        raise UserError(f"mapping {origin}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse(doc, origin)
+        first = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"mapping {origin}: not valid YAML ({first})") from None
+    except RecursionError:  # nesting thousands deep, or an alias that contains itself
+        raise UserError(f"mapping {origin}: nested too deep to be a mapping") from None
 
 
 def parse(doc: object, origin: str) -> Mapping:
@@ -96,7 +140,7 @@ def parse(doc: object, origin: str) -> Mapping:
     if not isinstance(doc, dict):
         raise UserError(f"mapping {origin}: expected a YAML mapping at the top level")
     table = doc.get("table")
-    if table not in TABLES:
+    if not isinstance(table, str) or table not in TABLES:
         raise UserError(f"mapping {origin}: 'table' must be one of {', '.join(TABLES)}")
     read = doc.get("read") or {}
     if not isinstance(read, dict) or set(read) - {"delimiter", "encoding", "decimal", "sheet", "format"}:
@@ -128,7 +172,13 @@ def _check_entry(origin: str, target: str, entry: object) -> None:
         raise UserError(f"mapping {origin}: entry for {target!r} must be a column name or a mapping")
     unknown = set(entry) - ENTRY_KEYS
     if unknown:
-        raise UserError(f"mapping {origin}: entry for {target!r} has unknown key(s) {', '.join(sorted(unknown))}")
+        raise UserError(f"mapping {origin}: entry for {target!r} has unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    for key, kind, text in (("values", dict, "a mapping"), ("reject", dict, "a mapping"), ("add", list, "a list")):
+        if key in entry and not isinstance(entry[key], kind):
+            raise UserError(f"mapping {origin}: '{key}' of {target!r} must be {text}")
+    when = entry.get("when")
+    if "when" in entry and not (isinstance(when, dict) and "column" in when and isinstance(when.get("in"), list)):
+        raise UserError(f"mapping {origin}: 'when' of {target!r} needs column and in (a list of values)")
     sources = [k for k in ("column", "value", "template", "coalesce", "sql", "date") if k in entry]
     if len(sources) != 1:
         raise UserError(

@@ -1,8 +1,15 @@
-"""Configurable KPI parameters (SPEC §3 defaults), overridable per call or per warehouse."""
+"""Configurable KPI parameters (SPEC §3 defaults), overridable per call or per warehouse.
+
+Every value is checked here, once, against its parameter's declared bounds: a value from a
+URL or ``--param`` reaches SQL and interval arithmetic (``inf`` days, ``1e300`` seconds,
+``nan``), so anything outside the bounds is a user error that names the accepted range.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cxkpi.config import UserError
@@ -33,55 +40,99 @@ PARAMS: dict[str, Param] = {
 DIGITAL_CHANNELS = ("email", "chat", "social", "web_form", "sms", "selfcare")
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The finite values a numeric parameter accepts, both ends included."""
+
+    low: float
+    high: float
+    unit: str = ""
+    whole: bool = False  # a whole number (a score, a count of days)
+
+    def text(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} from {_num(self.low)} to {_num(self.high)}" + (f" ({self.unit})" if self.unit else "")
+
+
+# Wide enough for any real setting, narrow enough that no arithmetic on them can overflow.
+BOUNDS: dict[str, Bounds] = {
+    "answer_threshold_s": Bounds(0, 30 * 86_400, "seconds, per channel"),
+    "short_abandon_s": Bounds(0, 3_600, "seconds"),
+    "fcr_window_days": Bounds(0, 366, "days"),
+    "csat_top_box": Bounds(1, 5, "a CSAT score", whole=True),
+    "delinquency_days": Bounds(1, 3_650, "days past due", whole=True),
+    "negative_sentiment_below": Bounds(-1, 1, "a sentiment score"),
+}
+CHOICES: dict[str, tuple[str, ...]] = {"service_level_abandons": ("against", "ignored", "met_within_t")}
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
 def resolve(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults updated with ``overrides``; unknown names and bad values are user errors."""
+    """Defaults updated with ``overrides``; unknown names and values out of bounds are user errors."""
     values = {name: p.default for name, p in PARAMS.items()}
     for name, value in (overrides or {}).items():
-        if name not in PARAMS:
-            raise UserError(f"unknown KPI parameter {name!r} (known: {', '.join(PARAMS)})")
-        values[name] = _coerce(name, value, PARAMS[name].default)
-    if values["service_level_abandons"] not in ("against", "ignored", "met_within_t"):
-        raise UserError("service_level_abandons must be against, ignored or met_within_t")
+        values[name] = check(name, value)
     return values
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
-    """``name=value`` strings (CLI ``--param``); a per-channel threshold is ``answer_threshold_s.chat=30``."""
+    """``name=value`` strings (CLI ``--param``, the API's ``param``), checked as ``resolve`` does;
+    a per-channel threshold is ``answer_threshold_s.chat=30``."""
     out: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise UserError(f"--param expects name=value, got {item!r}")
-        name, value = item.split("=", 1)
+            raise UserError(f"--param expects name=value, got {_shown(item)}")
+        name, value = (part.strip() for part in item.split("=", 1))
         if name.startswith("answer_threshold_s."):
             thresholds = dict(out.get("answer_threshold_s", ANSWER_THRESHOLDS_S))
             thresholds[name.split(".", 1)[1]] = value
-            out["answer_threshold_s"] = thresholds
+            out["answer_threshold_s"] = check("answer_threshold_s", thresholds)
         else:
-            out[name.strip()] = value.strip()
+            out[name] = check(name, value)
     return out
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, bool):
-                return value
-            text = str(value).lower()
-            if text not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return text in ("true", "1", "yes")
-        if isinstance(default, dict):
-            if not isinstance(value, Mapping):
-                raise ValueError(value)
-            merged = {**default, **{str(k): float(v) for k, v in value.items()}}  # unnamed channels keep theirs
-            if any(v < 0 for v in merged.values()):
-                raise ValueError(value)
-            return merged
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            number = float(value)
-            if number < 0 and default >= 0:
-                raise ValueError(value)
-            return type(default)(number) if isinstance(default, float) else int(number)
+def check(name: str, value: Any) -> Any:
+    """``value`` of the parameter ``name`` as the KPIs use it (typed, within its bounds)."""
+    if name not in PARAMS:
+        raise UserError(f"unknown KPI parameter {_shown(name)} (known: {', '.join(PARAMS)})")
+    default = PARAMS[name].default
+    if isinstance(default, bool):
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in TRUE + FALSE:
+            return value if isinstance(value, bool) else text in TRUE
+        raise UserError(f"KPI parameter {name} must be true or false, got {_shown(value)}")
+    if isinstance(default, dict):
+        if not isinstance(value, Mapping):
+            raise UserError(f"KPI parameter {name} names its channel: {name}.CHANNEL=VALUE, {BOUNDS[name].text()}")
+        given = {str(k): _number(f"{name}.{str(k)[:40]}", v, BOUNDS[name]) for k, v in value.items()}
+        return {**default, **given}  # channels not named keep their threshold
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise UserError(f"KPI parameter {name} must be {', '.join(CHOICES[name])}, got {_shown(value)}")
         return str(value)
-    except (TypeError, ValueError):
-        raise UserError(f"bad value {value!r} for KPI parameter {name}") from None
+    if isinstance(default, (int, float)):
+        number = _number(name, value, BOUNDS[name])
+        return int(number) if isinstance(default, int) else number
+    return str(value)
+
+
+def _number(label: str, value: Any, bounds: Bounds) -> float:
+    """A finite number within ``bounds`` (nan, inf and 1e300 are not)."""
+    try:
+        number = math.nan if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not (math.isfinite(number) and bounds.low <= number <= bounds.high and (number.is_integer() or not bounds.whole)):
+        raise UserError(f"KPI parameter {label} must be {bounds.text()}, got {_shown(value)}")
+    return number
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message quotes it: one short line."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

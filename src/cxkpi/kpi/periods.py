@@ -16,6 +16,17 @@ from cxkpi.kpi.model import Grain
 
 IBIS_UNITS = {Grain.DAY: "D", Grain.WEEK: "W", Grain.MONTH: "M", Grain.QUARTER: "Q", Grain.YEAR: "Y"}
 
+# The dates a user may ask for (a query's range, the overview's day). Customer-service data
+# lives well inside it, and it keeps every date a period computation derives from it (a
+# trend of years before, the day after, a local midnight in any zone) far from the limits
+# of ``datetime.date`` (years 1 to 9999), so that arithmetic cannot overflow.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+DATE_RANGE = f"from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+# What the period functions below accept: the dates above and whatever their callers derive
+# from them, with a century to spare on each side (dates read from the data, too).
+_REACH = (date(100, 1, 1), date(9899, 12, 31))
+
 
 def parse_grain(text: str) -> Grain:
     try:
@@ -25,21 +36,42 @@ def parse_grain(text: str) -> Grain:
 
 
 def parse_date(text: str | None, option: str) -> date | None:
+    """A date a user wrote (``YYYY-MM-DD``), within the dates accepted (``FIRST_DAY``..``LAST_DAY``)."""
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise UserError(f"{option} expects a date YYYY-MM-DD, got {text!r}") from None
+        raise UserError(f"{option} expects a date YYYY-MM-DD, got {text[:40]!r}") from None
+    return check_date(day, option)
+
+
+def check_date(day: date, option: str = "a date") -> date:
+    """``day`` if a user may ask for it; a user error naming the accepted range otherwise.
+
+    For dates that do not come through ``parse_date`` (the Python API, a page's picker).
+    """
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UserError(f"{option} must be a date {DATE_RANGE}, got {day.isoformat()}")
+    return day
+
+
+def _within_reach(*days: date) -> None:
+    """Refuse, as a user error, a day whose period arithmetic could leave ``datetime``'s years."""
+    for day in days:
+        if not _REACH[0] <= day <= _REACH[1]:
+            raise UserError(f"date {day.isoformat()} is out of range (dates are accepted {DATE_RANGE})")
 
 
 def local_midnight_utc(day: date, tz: str) -> datetime:
     """The UTC instant of local midnight starting ``day`` in ``tz``."""
+    _within_reach(day)
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def period_start(day: date, grain: Grain) -> date:
     """First day of the period of ``grain`` containing ``day``."""
+    _within_reach(day)
     if grain is Grain.DAY:
         return day
     if grain is Grain.WEEK:
@@ -55,6 +87,7 @@ def period_start(day: date, grain: Grain) -> date:
 
 def next_start(start: date, grain: Grain) -> date:
     """First day of the period after the one starting on ``start``."""
+    _within_reach(start)
     if grain is Grain.DAY:
         return start + timedelta(days=1)
     if grain is Grain.WEEK:
@@ -89,6 +122,7 @@ class Period:
 
 def periods(first: date, last: date, grain: Grain, tz: str) -> list[Period]:
     """The periods of ``grain`` covering the local days ``first``..``last`` (inclusive)."""
+    _within_reach(first, last)
     if grain is Grain.ALL:
         return [Period("all", local_midnight_utc(first, tz), local_midnight_utc(last + timedelta(days=1), tz))]
     out = []
