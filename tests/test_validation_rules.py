@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cxkpi.config import UserError
+from cxkpi.kpi.rollup_build import refresh_rollups
 from cxkpi.schema import TABLES, ColumnType
 from cxkpi.schema.tables import IfPresent, Implies, Literal, Order
+from cxkpi.warehouse import open_warehouse
 
 TS = "2026-03-05 10:00:00"
 
@@ -54,6 +58,32 @@ def base_row(table: str, i: int) -> dict[str, str]:
         "loans": {"loan_id": f"l{i}", "customer_id": f"u{i}", "snapshot_date": "2026-03-31", "outstanding": "1000", "days_past_due": "0"},
     }
     return rows[table]
+
+
+@pytest.fixture(scope="module")
+def empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty warehouse with its (empty) rollups built, made once for the module.
+
+    A brand-new warehouse has no rollups yet, so its first import rebuilds all of them
+    whatever the table (most of the cost of these one-file cases); here each case imports
+    into a copy of this one, as into any warehouse after its first import, and only the
+    rollups reading the imported table are rebuilt. The rules checked are the same.
+    """
+    path = tmp_path_factory.mktemp("validation_rules") / "empty.duckdb"
+    con = open_warehouse(path)
+    try:
+        refresh_rollups(con, "UTC")
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture
+def db_file(tmp_path: Path, empty_warehouse: Path) -> Path:
+    """The ``wh`` fixture's file (conftest): a copy of ``empty_warehouse``."""
+    path = tmp_path / "wh.duckdb"
+    shutil.copyfile(empty_warehouse, path)
+    return path
 
 
 def key_of(table: str, row: dict[str, Any]) -> str:
