@@ -6,9 +6,11 @@ Expected numbers are worked out by hand from the data sets of ``kpi_golden.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import duckdb
 import pytest
 
 from cxkpi.config import UserError
@@ -19,9 +21,29 @@ from kpi_golden import (  # noqa: F401
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
 
+Golden = Callable[[str], duckdb.DuckDBPyConnection]
 
-def test_monthly_rate_is_the_ratio_of_monthly_sums(warehouses: Warehouses) -> None:
-    con = warehouses.load("ratio")
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Golden]:
+    """The golden data sets of ``kpi_golden.py``, each imported once for the module's tests
+    that only read them (tests that import rows of their own use ``warehouses``)."""
+    shared = Warehouses(tmp_path_factory.mktemp("kpi_contacts"))
+    cons: dict[str, duckdb.DuckDBPyConnection] = {}
+
+    def load(dataset: str) -> duckdb.DuckDBPyConnection:
+        if dataset not in cons:
+            cons[dataset] = shared.load(dataset)
+        return cons[dataset]
+
+    try:
+        yield load
+    finally:
+        shared.close()
+
+
+def test_monthly_rate_is_the_ratio_of_monthly_sums(golden: Golden) -> None:
+    con = golden("ratio")
     daily = run_duck(con, Q(["answer_rate", "asa"], grain=Grain.DAY))
     monthly = run_duck(con, Q(["answer_rate", "asa"], grain=Grain.MONTH))
     # days: 1/1 answered and 2/5 answered -> mean of daily rates 0.7; month: 3/6 = 0.5
@@ -32,8 +54,8 @@ def test_monthly_rate_is_the_ratio_of_monthly_sums(warehouses: Warehouses) -> No
     assert monthly["asa"][0] == pytest.approx(110 / 3, abs=1e-9)
 
 
-def test_with_counts_exposes_the_measures(warehouses: Warehouses) -> None:
-    con = warehouses.load("basics")
+def test_with_counts_exposes_the_measures(golden: Golden) -> None:
+    con = golden("basics")
     df = run_duck(con, Q(CONTACT_KPIS, by=("channel",), with_counts=True))
     wanted = {m for k in CONTACT_KPIS for m in KPIS[k].measures}
     measures = [m for m in MEASURES if m in wanted]
@@ -66,8 +88,8 @@ RATIOS = {
 
 
 @pytest.mark.parametrize("dataset", ["basics", "fcr", "p90"])
-def test_kpis_equal_num_over_den_of_their_counts(dataset: str, warehouses: Warehouses) -> None:
-    con = warehouses.load(dataset)
+def test_kpis_equal_num_over_den_of_their_counts(dataset: str, golden: Golden) -> None:
+    con = golden(dataset)
     df = run_duck(con, Q(CONTACT_KPIS, by=("channel",), with_counts=True))
     for row in df.to_dict("records"):
         for kpi, (num, den) in RATIOS.items():
@@ -82,24 +104,24 @@ def test_kpis_equal_num_over_den_of_their_counts(dataset: str, warehouses: Wareh
         assert (is_na(row["wait_p90"]) and is_na(row["wait_p90_s"])) or row["wait_p90"] == row["wait_p90_s"]
 
 
-def test_partial_threshold_mapping(warehouses: Warehouses) -> None:
+def test_partial_threshold_mapping(golden: Golden) -> None:
     """A library caller may pass only the channels it overrides (params.py: channels not
     listed have no threshold); phone is judged against the new T."""
-    con = warehouses.load("basics")
+    con = golden("basics")
     df = run_duck(con, Q(["service_level"], by=("channel",), params={"answer_threshold_s": {"phone": 21}}))
     phone = df[df.channel == "phone"]["service_level"].tolist()
     assert phone == [pytest.approx(3 / 7)]  # p1 10, p2 20, p3 21 (== T) / 7 offered
 
 
-def test_threshold_given_as_text_like_the_cli(warehouses: Warehouses) -> None:
-    con = warehouses.load("basics")
+def test_threshold_given_as_text_like_the_cli(golden: Golden) -> None:
+    con = golden("basics")
     df = run_duck(con, Q(["service_level"], params={"answer_threshold_s": {"phone": "9.5", "chat": "61", "email": "86400"}}))
     # phone: none of 10,20,21,30 <= 9.5; chat c1 60, c2 61; email e1 -> 3 / 13
     assert df["service_level"].tolist() == [pytest.approx(3 / 13)]
 
 
-def test_date_filter_keeps_local_dates_inclusive(warehouses: Warehouses) -> None:
-    con = warehouses.load("ratio")
+def test_date_filter_keeps_local_dates_inclusive(golden: Golden) -> None:
+    con = golden("ratio")
     df = run_duck(con, Q(["contacts_offered"], start=date(2026, 3, 3), end=date(2026, 3, 3)))
     assert df["contacts_offered"].tolist() == [5]  # x2-x6; x1 is on 03-02
     df = run_duck(con, Q(["contacts_offered"], end=date(2026, 3, 2)))
@@ -127,8 +149,8 @@ def test_date_filter_keeps_local_dates_inclusive(warehouses: Warehouses) -> None
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
-def test_user_errors(query: Any, fragment: str, warehouses: Warehouses) -> None:
-    con = warehouses.load("ratio")
+def test_user_errors(query: Any, fragment: str, golden: Golden) -> None:
+    con = golden("ratio")
     with pytest.raises(UserError, match=fragment):
         run_duck(con, query)
 
@@ -136,8 +158,8 @@ def test_user_errors(query: Any, fragment: str, warehouses: Warehouses) -> None:
 @pytest.mark.parametrize(
     "dim", ["channel", "queue", "team", "site", "agent_id", "reason", "product", "segment", "language", "direction", "campaign"]
 )
-def test_every_contact_kpi_accepts_the_contact_dimensions_and_an_extra_column(dim: str, warehouses: Warehouses) -> None:
-    con = warehouses.load("extra")
+def test_every_contact_kpi_accepts_the_contact_dimensions_and_an_extra_column(dim: str, golden: Golden) -> None:
+    con = golden("extra")
     df = run_duck(con, Q(CONTACT_KPIS, by=(dim,)))
     assert list(df.columns) == [dim, *CONTACT_KPIS]
     assert df["contacts_offered"].sum() == 4  # k1-k4 whatever the grouping
