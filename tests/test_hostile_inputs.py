@@ -206,11 +206,7 @@ EXTREME = ["9999-12-31", "0001-01-01", "1899-12-31", "2200-01-01"]
 @pytest.mark.parametrize("day", EXTREME)
 @pytest.mark.parametrize("grain", ["day", "week", "month", "quarter", "year"])
 def test_overview_of_an_extreme_day_is_a_400(manager: TestClient, day: str, grain: str) -> None:
-    resp = manager.get("/api/overview", params={"date": day, "grain": grain})
-    if day in ("9999-12-31", "0001-01-01"):  # the page's own picker does not check the range (yet): the arithmetic does
-        one_line(resp, day, *RANGE)
-    else:
-        assert resp.status_code in (200, 400), resp.text[:300]
+    one_line(manager.get("/api/overview", params={"date": day, "grain": grain}), day, *RANGE)
 
 
 @pytest.mark.parametrize(("start", "end"), [("9999-12-30", "9999-12-31"), ("0001-01-01", "0001-01-02")])
