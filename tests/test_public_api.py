@@ -14,7 +14,7 @@ from conftest import InProcessCli
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("module", ["cxkpi.schema", "cxkpi.warehouse", "cxkpi.ingest", "cxkpi.kpi", "cxkpi.access", "cxkpi.api"])
+@pytest.mark.parametrize("module", ["cxkpi.schema", "cxkpi.warehouse", "cxkpi.ingest", "cxkpi.kpi", "cxkpi.access", "cxkpi.server"])
 def test_all_names_exist(module: str) -> None:
     mod = importlib.import_module(module)
     assert mod.__all__, module
@@ -23,7 +23,7 @@ def test_all_names_exist(module: str) -> None:
 
 
 def test_readme_python_entry_points() -> None:
-    from cxkpi.ingest import import_file  # noqa: F401
+    from cxkpi.service.imports import import_file  # noqa: F401
     from cxkpi.kpi import KpiQuery, compute  # noqa: F401
     from cxkpi.warehouse import open_warehouse  # noqa: F401
     from cxkpi.warehouse.engines import duckdb_engine, spark_engine  # noqa: F401

@@ -95,7 +95,7 @@ def _maybe_export(request: Request, who: Principal, srv: Server, frames: dict[st
         raise HTTPException(status_code=404, detail="no such table")
     frame = frames[key]
     srv.security.audit("export", who.user.username, f"{name}:{key}.{fmt} ({len(frame)} rows)", None)
-    return export_response(frame, fmt, f"cxkpi-{name}-{key}")
+    return export_response(frame, fmt, f"cxkpi-{name}-{key}", tz=srv.warehouse.reporting_tz())
 
 
 @router.get("/")

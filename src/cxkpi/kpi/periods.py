@@ -56,7 +56,7 @@ def check_date(day: date, option: str = "a date") -> date:
     return day
 
 
-def _within_reach(*days: date) -> None:
+def within_reach(*days: date) -> None:
     """Refuse, as a user error, a day whose period arithmetic could leave ``datetime``'s years."""
     for day in days:
         if not _REACH[0] <= day <= _REACH[1]:
@@ -65,13 +65,13 @@ def _within_reach(*days: date) -> None:
 
 def local_midnight_utc(day: date, tz: str) -> datetime:
     """The UTC instant of local midnight starting ``day`` in ``tz``."""
-    _within_reach(day)
+    within_reach(day)
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def period_start(day: date, grain: Grain) -> date:
     """First day of the period of ``grain`` containing ``day``."""
-    _within_reach(day)
+    within_reach(day)
     if grain is Grain.DAY:
         return day
     if grain is Grain.WEEK:
@@ -87,7 +87,7 @@ def period_start(day: date, grain: Grain) -> date:
 
 def next_start(start: date, grain: Grain) -> date:
     """First day of the period after the one starting on ``start``."""
-    _within_reach(start)
+    within_reach(start)
     if grain is Grain.DAY:
         return start + timedelta(days=1)
     if grain is Grain.WEEK:
@@ -122,7 +122,7 @@ class Period:
 
 def periods(first: date, last: date, grain: Grain, tz: str) -> list[Period]:
     """The periods of ``grain`` covering the local days ``first``..``last`` (inclusive)."""
-    _within_reach(first, last)
+    within_reach(first, last)
     if grain is Grain.ALL:
         return [Period("all", local_midnight_utc(first, tz), local_midnight_utc(last + timedelta(days=1), tz))]
     out = []

@@ -12,6 +12,7 @@ from cxkpi.config import UserError, check_tz
 from cxkpi.kpi.calendar import Calendar
 from cxkpi.kpi.catalogue import KPIS, measures_of
 from cxkpi.kpi.model import Grain, Kpi
+from cxkpi.kpi.periods import within_reach
 from cxkpi.kpi.sources import SOURCES
 from cxkpi.schema import TABLES
 from cxkpi.warehouse.derived import DERIVED_COLUMNS
@@ -54,6 +55,7 @@ def check_query(engine: Engine, q: KpiQuery) -> list[Kpi]:
     if not q.kpis:
         raise UserError("name at least one KPI (cxkpi kpis lists them)")
     check_tz(q.tz)
+    within_reach(*(d for d in (q.start, q.end) if d is not None))  # a range a program gave: no overflow
     if q.start and q.end and q.start > q.end:
         raise UserError("--from is after --to")
     kpis = [kpi_named(n) for n in dict.fromkeys(q.kpis)]

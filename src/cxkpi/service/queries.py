@@ -88,11 +88,13 @@ def dimensions(by: str | None) -> tuple[str, ...]:
     return dims
 
 
-def build_query(args: QueryArgs, default_tz: str, calendar_of: Callable[[str], Calendar | None]) -> KpiQuery:
+def build_query(args: QueryArgs, default_tz: str, calendar_of: Callable[[str], Calendar | None],
+                option: str = "--") -> KpiQuery:
     """The KPI query ``args`` describe, every part checked (``UserError`` otherwise).
 
     ``default_tz``: the warehouse's reporting zone, used when ``args`` names none;
-    ``calendar_of(zone)``: the warehouse's business-hours calendar in that zone.
+    ``calendar_of(zone)``: the warehouse's business-hours calendar in that zone; ``option``:
+    how messages name an option (``--from`` on the command line, ``from`` in a URL).
     """
     _check_sizes(args)
     zone = check_tz(args.tz or default_tz)
@@ -100,8 +102,8 @@ def build_query(args: QueryArgs, default_tz: str, calendar_of: Callable[[str], C
         kpis=tuple(args.kpis),
         by=dimensions(args.by),
         grain=parse_grain(args.grain),
-        start=parse_date(args.start, "--from"),
-        end=parse_date(args.end, "--to"),
+        start=parse_date(args.start, f"{option}from"),
+        end=parse_date(args.end, f"{option}to"),
         tz=zone,
         params=parse_assignments(list(args.params)),
         with_counts=args.with_counts,
@@ -112,7 +114,7 @@ def build_query(args: QueryArgs, default_tz: str, calendar_of: Callable[[str], C
 
 def served_query(warehouse: Warehouse, args: QueryArgs) -> KpiQuery:
     """``build_query`` with the served warehouse's zone and calendar (cached per data version)."""
-    return build_query(args, warehouse.reporting_tz(), warehouse.calendar)
+    return build_query(args, warehouse.reporting_tz(), warehouse.calendar, option="")
 
 
 def kpi_frame(warehouse: Warehouse, who: Principal, q: KpiQuery, targets: bool = False) -> pd.DataFrame:
