@@ -275,3 +275,28 @@ def client_as(web_app: Any) -> Iterator[Any]:
     yield make
     for c in opened:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def spark_local() -> Iterator[Any]:
+    """The worker's one local Spark session (``local[1]``, one shuffle partition, no UI), started
+    once; the views registered by the tests (one per canonical table) are dropped at the end.
+
+    Its JVM compiles with the quick JIT tier only (``-XX:TieredStopAtLevel=1``): tests run many
+    small queries once, where full optimisation costs more CPU than it saves (about 40 %).
+    """
+    from cxkpi.schema import TABLES
+    from cxkpi.warehouse.engines import spark_session
+
+    key = "PYSPARK_SUBMIT_ARGS"
+    before = os.environ.get(key)
+    if before is None:
+        os.environ[key] = "--driver-java-options -XX:TieredStopAtLevel=1 pyspark-shell"
+    try:
+        session = spark_session("local[1]")
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+    yield session
+    for name in TABLES:
+        session.catalog.dropTempView(name)

@@ -1,9 +1,9 @@
-"""Golden data sets and cases for the contact KPIs (SPEC §3), shared by the DuckDB and Spark tests.
+"""Golden data sets and cases for the contact KPIs (SPEC §3), run on every engine.
 
 Every data set is a few dozen hand-made contacts; every expected number is worked out by
 hand in the comment beside it (which rows count and why), never by re-running the engine.
-The same ``GoldenCase`` objects run on DuckDB (``test_kpi_golden.py``) and on Spark
-(``test_kpi_spark.py``); ``test_kpi_contacts.py`` and ``test_kpi_fcr.py`` reuse the data sets.
+The same ``GoldenCase`` objects run on DuckDB and on Spark (``test_kpi_golden.py``);
+``test_kpi_contacts.py`` and ``test_kpi_fcr.py`` reuse the data sets.
 
 Defaults used in the comments (SPEC §3): answer threshold T phone 20 s, chat 60 s, email
 86400 s, no threshold for selfcare; short-abandon threshold S = 5 s; FCR window 7 days,
@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cxkpi.ingest import import_file
+from cxkpi.service.imports import import_file
 from cxkpi.kpi import Grain, KpiQuery, compute
 from cxkpi.kpi.params import parse_assignments
 from cxkpi.warehouse import open_warehouse
@@ -678,25 +678,12 @@ CASES_BY_ID: dict[str, GoldenCase] = {c.id: c for c in CASES}
 assert len(CASES_BY_ID) == len(CASES), "duplicate golden case id"
 
 
-# --------------------------------------------------------------------------- Spark, shared by the Spark modules
+# --------------------------------------------------------------------------- Spark
 
+# warnings of pyspark 4.0 with pandas 3 (Arrow conversion) and its py4j sockets, for the modules running Spark
 SPARK_MARKS = [
     *(pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS),
-    # pyspark 4.0 with pandas 3 (Arrow conversion) and its py4j sockets
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Engine]:
-    """The Spark engine over the process's one local session; its views are dropped at the end."""
-    from cxkpi.schema import TABLES
-    from cxkpi.warehouse.engines import EngineKind, spark_engine, spark_session
-
-    engine = spark_engine()
-    assert engine.kind is EngineKind.SPARK
-    yield engine
-    for name in TABLES:
-        spark_session().catalog.dropTempView(name)

@@ -5,7 +5,7 @@ of hand-made rows of the canonical tables, imported through the real CSV importe
 expected number is worked out by hand in the comment beside it, never by re-running the
 engine. The same ``GoldenCase`` objects run on DuckDB (``test_kpi_cases.py``,
 ``test_kpi_agents.py``, ``test_kpi_surveys.py``, ``test_kpi_customers.py``,
-``test_kpi_finance.py``) and a subset on Spark (``test_kpi_spark_more.py``).
+``test_kpi_finance.py``), and all of them on every engine (``test_kpi_golden.py``).
 
 Conventions used in the comments: all timestamps are UTC (``Z``) unless said; the end of
 a period is the next period's local midnight (Europe/Paris: UTC+1 in winter, UTC+2 in
@@ -23,8 +23,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from cxkpi.ingest import ImportReport, import_file
+from cxkpi.ingest import ImportReport
+from cxkpi.service.imports import import_file
 from cxkpi.kpi import Grain
+from cxkpi.kpi.calendar import parse_calendar
 from kpi_golden import NA, GoldenCase, Q, Warehouses, contact, is_na, write_csv, write_table
 
 PARIS = "Europe/Paris"
@@ -46,6 +48,9 @@ SURVEY_KPIS = ("csat", "csat_mean", "nps", "ces", "survey_response_rate")
 QUALITY_KPIS = ("quality_score", "evaluation_coverage")
 CUSTOMER_KPIS = ("churn_rate", "retention_rate", "engagement_rate", "clv")
 FINANCE_KPIS = ("net_cash_flow", "cost_per_contact", "delinquency_rate", "delinquency_rate_balance")
+BUSINESS_CONTACT_KPIS = ("asa_business", "wait_p90_business", "aht_business", "communication_time_business", "service_level_open")
+BUSINESS_CASE_KPIS = ("resolution_time_business", "resolution_time_median_business", "resolution_time_p90_business",
+                      "backlog_age_mean_business")
 MORE_KPIS = ("repeat_contact_rate", *CASE_KPIS, *AGENT_KPIS, *SURVEY_KPIS, *QUALITY_KPIS, *CUSTOMER_KPIS, *FINANCE_KPIS)
 
 
@@ -327,6 +332,74 @@ LOANS = [
 # March (03-31): live L1 L2 L3 L5 L6 = 5, balance 1000+2000+500+300+700 = 4500; delinquent L2 L5, balance 2300
 # April (04-30): live L1 L2, balance 2800; delinquent L2, balance 1900
 
+# ZERO_WEIGHT: an evaluation whose criteria all weigh 0 scores nothing (null), not 0.
+ZERO_WEIGHT = [
+    ev("Z1", "A", "2026-03-02T10:00:00Z", "cold", "info", 3, 5, 0),  # Σ weight = 0: no score
+    ev("Z2", "A", "2026-03-02T11:00:00Z", "live", "greet", 5, 5, 1),  # 100
+]
+
+# BUSINESS: business hours (the *_business KPIs and service_level_open) with CAL, in Paris (UTC+1
+# until 03-29): Mon-Fri 08:00-12:00 and 14:00-18:00 (07-11Z, 13-17Z), Wednesday 03-04 closed;
+# social only on Friday 20:00-02:00 (19:00Z-01:00Z Saturday). "b": the open (business) seconds of
+# an interval; T phone 20 s, email 86,400 s, social 3,600 s.
+CAL = parse_calendar(
+    """
+name: golden
+timezone: Europe/Paris
+country: FR
+closed: [2026-03-04]
+hours:
+  mon-fri: ["08:00-12:00", "14:00-18:00"]
+channels:
+  social: {fri: ["20:00-02:00"]}
+""",
+    "UTC",
+    "golden calendar",
+)
+BUSINESS_CONTACTS = [
+    # e1 Mon 17:30 local, answered Tue 09:00 (calendar 55,800 s <= T: met): wait b 30 min + 60 min = 5400,
+    #    handle b 600 + wrap 60 = 660, communication b 6000; arrived open
+    contact("e1", "email", "2026-03-02T16:30:00Z", wait=55_800, talk=600, wrap=60),
+    # e2 Tue 11:00, answered Thu 08:30 (163,800 s > T): wait b Tue 1 h + 4 h, Wed closed, Thu 0.5 h = 19800;
+    #    handle b 600; communication b 20400; arrived open
+    contact("e2", "email", "2026-03-03T10:00:00Z", wait=163_800, talk=600),
+    # e3 Sat 10:00 (closed: out of the open base), answered Mon 08:15: wait b 900, handle b 300, comm. b 1200
+    contact("e3", "email", "2026-03-07T09:00:00Z", wait=166_500, talk=300),
+    # p1 Mon 10:00: wait b 15 (met), handle b 120 + wrap 30 = 150, communication b 135; open
+    contact("p1", "phone", "2026-03-02T09:00:00Z", wait=15, talk=120, wrap=30),
+    # p2 Mon 11:59:50, answered 12:00:20 (lunch: closed): wait b 10 (calendar 30: not met), handle b 0, comm. b 10; open
+    contact("p2", "phone", "2026-03-02T10:59:50Z", wait=30, talk=100),
+    # p3 abandoned after 60 s, arrived at 13:00 (lunch): not in the open base
+    contact("p3", "phone", "2026-03-02T12:00:00Z", end_after=60, outcome="abandoned"),
+    # p4 abandoned after 10 s (<= T, >= S) at 15:00: offered open; met only with met_within_t
+    contact("p4", "phone", "2026-03-02T14:00:00Z", end_after=10, outcome="abandoned"),
+    # p5 07:59:59, 1 s before opening (closed), answered after 5 s: wait b 4, handle b 60, comm. b 64
+    contact("p5", "phone", "2026-03-02T06:59:59Z", wait=5, talk=60),
+    # p6 exactly 08:00:00 (open: a range includes its start), wait 20 = T (met): wait b 20, handle b 40, comm. b 60
+    contact("p6", "phone", "2026-03-02T07:00:00Z", wait=20, talk=40),
+    # p7 exactly 18:00:00 (closed: a range excludes its end): wait b 0, handle b 0, comm. b 0
+    contact("p7", "phone", "2026-03-02T17:00:00Z", wait=10, talk=50),
+    # p8 16:00: wait b 12 (met), handle b 30, communication b 42; open
+    contact("p8", "phone", "2026-03-02T15:00:00Z", wait=12, talk=30),
+    # p9 a short abandon (3 s < S) while open: never offered
+    contact("p9", "phone", "2026-03-02T09:30:00Z", end_after=3, outcome="abandoned"),
+    # s1 social Fri 23:30 local, answered Sat 01:30 (the Friday range past midnight): wait b 7200 (> T),
+    #    ended Sat 02:30: handle b 30 min (open until 02:00) = 1800, communication b 9000; open
+    contact("s1", "social", "2026-03-06T22:30:00Z", wait=7200, talk=3600),
+]
+BUSINESS_CASES = [
+    # resolution b: Mon 17-18 + Tue 08-09 = 7200 (calendar 16 h = 57600)
+    case_row("b1", "2026-03-02T16:00:00Z", "2026-03-03T08:00:00Z", channel="email"),
+    # Tue 11:30-12 + 14-18, Wed closed, Thu 08-12 + 14-15 = 9.5 h = 34200 (calendar 51.5 h = 185400)
+    case_row("b2", "2026-03-03T10:30:00Z", "2026-03-05T14:00:00Z", channel="email"),
+    # Sat 11:00 to Mon 08:30: 1800 (calendar 45.5 h = 163800)
+    case_row("b3", "2026-03-07T10:00:00Z", "2026-03-09T07:30:00Z", channel="phone"),
+    # social, Fri 19:00 to Sat 01:00 local: open from 20:00, past midnight: 5 h = 18000 (calendar 6 h = 21600)
+    case_row("b4", "2026-03-06T18:00:00Z", "2026-03-07T00:00:00Z", channel="social"),
+    # opened Mon 07:00 local (before opening), never closed
+    case_row("b5", "2026-03-02T06:00:00Z", channel="email"),
+]
+
 DATASETS_MORE: dict[str, Tables] = {
     "cases": {"contacts": CASE_CONTACTS, "cases": CASES},
     "cases_tz": {"cases": CASES_TZ},
@@ -340,6 +413,8 @@ DATASETS_MORE: dict[str, Tables] = {
     "cash": {"cashflows": CASH},
     "cost": {"cashflows": CASH, "contacts": COST_CONTACTS},
     "loans": {"loans": LOANS},
+    "zero_weight": {"evaluations": ZERO_WEIGHT},
+    "business": {"contacts": BUSINESS_CONTACTS, "cases": BUSINESS_CASES},
 }
 
 
@@ -863,6 +938,63 @@ case(
     "finance", "loans_quarters_paris", "loans", Q(DELQ, grain=Grain.QUARTER, tz=PARIS),
     dict(period="2026-Q1", delinquency_rate=0.4, delinquency_rate_balance=2300 / 4500),  # 03-31 (dates: no zone)
     dict(period="2026-Q2", delinquency_rate=NA, delinquency_rate_balance=NA),  # latest is 05-31
+)
+
+# ===================================================================== quality: an evaluation scoring nothing
+case(
+    "quality", "quality_zero_weight", "zero_weight", Q(["quality_score"]),
+    dict(quality_score=100.0),  # Z2 only: Z1 has no score (not a 0)
+)
+
+# ===================================================================== business hours (calendar CAL, Paris)
+case(
+    "business", "business_contacts_by_channel", "business",
+    Q(BUSINESS_CONTACT_KPIS, by=("channel",), tz=PARIS, calendar=CAL),
+    dict(channel="email",
+         asa_business=8700.0,  # (5400 + 19800 + 900) / 3
+         wait_p90_business=16920.0,  # [900, 5400, 19800]: h = 1.8 -> 5400 + 0.8 * 14400
+         aht_business=520.0,  # (660 + 600 + 300) / 3
+         communication_time_business=9200.0,  # (6000 + 20400 + 1200) / 3
+         service_level_open=0.5),  # e1 / e1 e2 (e3 arrived closed)
+    dict(channel="phone",
+         asa_business=61 / 6,  # p1 15, p2 10, p5 4, p6 20, p7 0, p8 12
+         wait_p90_business=17.5,  # [0, 4, 10, 12, 15, 20]: h = 4.5 -> 15 + 0.5 * 5
+         aht_business=280 / 6,  # 150 + 0 + 60 + 40 + 0 + 30
+         communication_time_business=311 / 6,  # 135 + 10 + 64 + 60 + 0 + 42
+         service_level_open=0.6),  # p1 p6 p8 / p1 p2 p4 p6 p8 (p3 p5 p7 arrived closed, p9 short)
+    dict(channel="social", asa_business=7200.0, wait_p90_business=7200.0, aht_business=1800.0,
+         communication_time_business=9000.0, service_level_open=0.0),  # s1: open, not within T
+)
+case(
+    "business", "business_contacts_met_within_t", "business",
+    Q(["asa_business", "service_level_open"], tz=PARIS, calendar=CAL, params={"service_level_abandons": "met_within_t"}),
+    dict(asa_business=3336.1,  # (26100 + 61 + 7200) / 10 answered
+         service_level_open=0.625),  # (e1 + p1 p6 p8 + p4 abandoned within T) / 8 offered open
+)
+case(
+    "business", "business_default_calendar", "business", Q(["asa_business"], by=("channel",), tz=PARIS),
+    # no calendar: Mon-Fri 08:00-20:00, Sat 09:00-17:00 local, French holidays, every channel alike
+    dict(channel="email", asa_business=38700.0),  # e1 2.5 h + 1 h; e2 9 h + 12 h (Wed) + 0.5 h; e3 7 h + 0.25 h
+    dict(channel="phone", asa_business=91 / 6),  # 15 + 30 (no lunch break) + 4 + 20 + 10 (open until 20:00) + 12
+    dict(channel="social", asa_business=0.0),  # s1: Friday 23:30 to Saturday 01:30, all closed
+)
+case(
+    "business", "business_resolution_month", "business",
+    Q(["resolution_time", *BUSINESS_CASE_KPIS[:3]], grain=Grain.MONTH, tz=PARIS, calendar=CAL),
+    dict(period="2026-03",
+         resolution_time=107100.0,  # (57600 + 185400 + 163800 + 21600) / 4: calendar time
+         resolution_time_business=15300.0,  # (7200 + 34200 + 1800 + 18000) / 4
+         resolution_time_median_business=12600.0,  # [1800, 7200, 18000, 34200]: (7200 + 18000) / 2
+         resolution_time_p90_business=29340.0),  # h = 2.7 -> 18000 + 0.7 * 16200
+)
+case(
+    "business", "business_backlog_days", "business",
+    Q(["backlog_open", "backlog_age_mean", "backlog_age_mean_business"], grain=Grain.DAY, tz=PARIS, calendar=CAL,
+      start=date(2026, 3, 3), end=date(2026, 3, 4)),
+    # end of Tue 03-03 = 03-03T23:00Z: open b2 (b 4.5 h = 16200; 12.5 h) and b5 (b Mon 8 h + Tue 8 h = 57600; 41 h)
+    dict(period="2026-03-03", backlog_open=2, backlog_age_mean=96300.0, backlog_age_mean_business=36900.0),
+    # end of Wed 03-04 (closed): one more calendar day, no more open time
+    dict(period="2026-03-04", backlog_open=2, backlog_age_mean=182700.0, backlog_age_mean_business=36900.0),
 )
 
 CASES_MORE_BY_ID: dict[str, GoldenCase] = {c.id: c for c in CASES_MORE}
