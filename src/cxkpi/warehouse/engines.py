@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,7 @@ def spark_session(master: str | None = None) -> Any:
     return _SPARK
 
 
+@cache
 def _spark_backend_class() -> type:
     """Ibis's PySpark backend, with in-memory tables handed to Spark as Arrow tables.
 
@@ -176,6 +178,7 @@ def _spark_backend_class() -> type:
     from ibis.backends.pyspark import Backend as PySparkBackend
 
     getattr(ibis, "pyspark")  # loads the backend the ibis way: registers ibis.options.pyspark
+
     class SparkBackend(PySparkBackend):  # type: ignore[misc]
         def _register_in_memory_table(self, op: ops.InMemoryTable) -> None:
             data = op.data.to_pyarrow(op.schema)
