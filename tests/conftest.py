@@ -19,7 +19,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from cxkpi.ingest import ImportReport, import_file
+from cxkpi.ingest import ImportReport
+from cxkpi.service.imports import import_file
 from cxkpi.warehouse import open_warehouse
 
 # The console script is ``cxkpi.cli.main:run``; run it the same way, without relying on
@@ -250,7 +251,7 @@ def web_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def web_app(web_warehouse: Any) -> Iterator[Any]:
     """The served application over ``web_warehouse`` (one per worker; its cache is per data version)."""
-    from cxkpi.api.app import create_app
+    from cxkpi.server.app import create_app
 
     app = create_app(web_warehouse.path, secure_cookies=False)
     yield app
