@@ -26,11 +26,6 @@ def test_the_golden_cases_cover_every_agent_and_quality_kpi() -> None:
     assert {k for c in CASES for k in c.query.kpis} == {*AGENT_KPIS, *QUALITY_KPIS}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_golden_case_duckdb(case: GoldenCase, loaded: Loaded) -> None:
-    assert_rows(run_duck(loaded(case.dataset), case.query), case.expected)
-
-
 def test_state_seconds_with_counts(loaded: Loaded) -> None:
     df = run_duck(loaded("agents"), Q(AGENT_KPIS, by=("agent_id",), with_counts=True))
     got = {r["agent_id"]: (r["busy_s"], r["productive_s"], r["shrink_s"], r["present_s"]) for r in df.to_dict("records")}

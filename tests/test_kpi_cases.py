@@ -26,11 +26,6 @@ def test_the_golden_cases_cover_every_case_kpi() -> None:
     assert {k for c in CASES for k in c.query.kpis} == set(CASE_KPIS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_golden_case_duckdb(case: GoldenCase, loaded: Loaded) -> None:
-    assert_rows(run_duck(loaded(case.dataset), case.query), case.expected)
-
-
 def test_buckets_partition_the_backlog(loaded: Loaded) -> None:
     df = run_duck(loaded("cases"), Q(BACKLOG, grain=Grain.DAY, start=date(2026, 3, 1), end=date(2026, 3, 12)))
     assert df["period"].tolist() == [f"2026-03-{d:02d}" for d in range(1, 13)]  # a case is open at every day's end

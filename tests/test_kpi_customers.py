@@ -13,7 +13,7 @@ import pytest
 
 from cxkpi.config import UserError
 from cxkpi.kpi import Grain
-from kpi_golden import THIRD_PARTY_WARNINGS, GoldenCase, Q, assert_rows, run_duck
+from kpi_golden import THIRD_PARTY_WARNINGS, Q, assert_rows, run_duck
 from kpi_golden_more import CUSTOMER_KPIS, Loaded, cases_of, loaded  # noqa: F401
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
@@ -24,11 +24,6 @@ Q1 = dict(start=date(2026, 1, 1), end=date(2026, 3, 31))
 
 def test_the_golden_cases_cover_every_customer_kpi() -> None:
     assert {k for c in CASES for k in c.query.kpis} - {"contacts_offered"} == {"repeat_contact_rate", *CUSTOMER_KPIS}
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_golden_case_duckdb(case: GoldenCase, loaded: Loaded) -> None:
-    assert_rows(run_duck(loaded(case.dataset), case.query), case.expected)
 
 
 def test_repeat_counts_with_counts(loaded: Loaded) -> None:

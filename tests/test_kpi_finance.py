@@ -12,7 +12,7 @@ import pytest
 
 from cxkpi.config import UserError
 from cxkpi.kpi import Grain
-from kpi_golden import THIRD_PARTY_WARNINGS, GoldenCase, Q, assert_rows, run_duck
+from kpi_golden import THIRD_PARTY_WARNINGS, Q, assert_rows, run_duck
 from kpi_golden_more import FINANCE_KPIS, Loaded, cases_of, loaded  # noqa: F401
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
@@ -23,11 +23,6 @@ DELQ = ("delinquency_rate", "delinquency_rate_balance")
 
 def test_the_golden_cases_cover_every_finance_kpi() -> None:
     assert {k for c in CASES for k in c.query.kpis} == set(FINANCE_KPIS)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_golden_case_duckdb(case: GoldenCase, loaded: Loaded) -> None:
-    assert_rows(run_duck(loaded(case.dataset), case.query), case.expected)
 
 
 def test_identical_cash_flows_are_both_imported(loaded: Loaded) -> None:

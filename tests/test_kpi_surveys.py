@@ -25,11 +25,6 @@ def test_the_golden_cases_cover_every_survey_kpi() -> None:
     assert {k for c in CASES for k in c.query.kpis} == set(SURVEY_KPIS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_golden_case_duckdb(case: GoldenCase, loaded: Loaded) -> None:
-    assert_rows(run_duck(loaded(case.dataset), case.query), case.expected)
-
-
 def test_survey_counts_with_counts(loaded: Loaded) -> None:
     df = run_duck(loaded("surveys"), Q(SURVEY_KPIS, with_counts=True))
     row = df.to_dict("records")[0]
