@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from kpi_golden import THIRD_PARTY_WARNINGS, Warehouses, contact, import_rows, is_na, parse_ts, warehouses  # noqa: F401
 from test_rollups import assert_equal_frames, rolled, same
 
@@ -37,6 +38,9 @@ from cxkpi.kpi.sources import SOURCES
 from cxkpi.warehouse import LATEST, MIGRATIONS, current_version, migrate, open_warehouse
 from cxkpi.warehouse.derived import LINKS_SELECT
 from cxkpi.warehouse.engines import duckdb_engine
+
+# keep Hypothesis' caches out of the project folder, as test_properties.py does (examples are not stored: database=None)
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "cxkpi-tests-hypothesis")
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in THIRD_PARTY_WARNINGS]
 
@@ -426,7 +430,7 @@ def expected_counts(rows: Mapping[str, Mapping[str, Any]], by: tuple[str, ...], 
 
 
 @given(first=BATCH, second=BATCH)
-@settings(max_examples=8, deadline=None)  # each: two imports, then 3 partitions x 6 grains, rollups vs raw
+@settings(max_examples=8, deadline=None, database=None)  # each: two imports, then 3 partitions x 6 grains, rollups vs raw
 def test_random_imports_rollups_equal_raw(first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]]) -> None:
     """Whatever two overlapping batches bring, rollups, raw rows and a count by hand agree."""
     with tempfile.TemporaryDirectory() as folder:
