@@ -130,8 +130,8 @@ def main() -> None:
     print(f"\nmedian of {args.runs} runs each (after one warm-up run), baseline = python -c \"import duckdb\"")
     print(f"{'':10} {'median s':>9} {'min s':>7} {'max s':>7} {'x baseline':>11} {'goal':>8}")
     for name, r in rows.items():
-        goal = "" if r["goal_s"] is None else f"< {r['goal_s']:g} s " + ("ok" if r["goal_met"] else "MISSED")
-        print(f"{name:10} {r['median_s']:>9.3f} {r['min_s']:>7.3f} {r['max_s']:>7.3f} {r['ratio_to_baseline']:>10.2f}x  {goal}")
+        verdict = "" if r["goal_s"] is None else f"< {r['goal_s']:g} s " + ("ok" if r["goal_met"] else "MISSED")
+        print(f"{name:10} {r['median_s']:>9.3f} {r['min_s']:>7.3f} {r['max_s']:>7.3f} {r['ratio_to_baseline']:>10.2f}x  {verdict}")
 
     result = {
         "runs": args.runs,
