@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= cxkpi.duckdb
 
-.PHONY: install demo test browser bench docs clean
+.PHONY: install demo test browser bench docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ browser:
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
+
+# the README's screenshot, regenerated on purpose only (tests never write into the tree)
+screenshots: $(STAMP) browser
+	CXKPI_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_web_e2e.py -k screenshot
 
 docs: $(STAMP)
 	$(BIN)/cxkpi kpis --format markdown > docs/kpis.md

@@ -397,8 +397,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     report(result)
-    OUT.mkdir(exist_ok=True)
     out = args.out or OUT / ("serve_load.json" if scale == 20 else f"serve_load-s{scale:g}.json" if scale else "serve_load-db.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"\nwrote {out}")
     if result["failures"]:

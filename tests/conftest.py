@@ -11,6 +11,7 @@ import io
 import json
 import os
 import subprocess
+import tempfile
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,10 +19,14 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from cxkpi.ingest import ImportReport
 from cxkpi.service.imports import import_file
 from cxkpi.warehouse import open_warehouse
+
+# Hypothesis keeps its example database outside the source tree
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "cxkpi-tests-hypothesis")
 
 # The console script is ``cxkpi.cli.main:run``; run it the same way, without relying on
 # a ``__main__`` block or on the venv's bin folder being on PATH.

@@ -1027,7 +1027,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
 
 # --------------------------------------------------------------------------- UK telecom NPS (real data)
 
-UK = Path("/work/shared/datasets/nps-verbatims-uk-telecom/text_data.csv")
+UK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "nps-verbatims-uk-telecom" / "text_data.csv"
 # survey_id: the data set has no id. md5(date || text) would collide (line 2324 repeats line 1604's
 # date and verbatim "STOP", once with a score 7 and once without), so the sub-type and score are hashed too.
 UK_MAPPING = """\

@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "serve_load.py"
 @pytest.mark.slow
 def test_serve_load_runs_both_phases_without_failures(tmp_path: Path) -> None:
     if importlib.util.find_spec("locust") is None:  # looked up, never imported here
-        pytest.skip("locust is not installed (the bench extra: pip install -e '.[bench]')")
+        pytest.fail("locust is not installed: it is pinned in the test extra (pip install -e '.[test]')")
     out = tmp_path / "serve_load.json"
     done = subprocess.run(
         [sys.executable, str(BENCH), "--scale", "0.02", "--users", "3", "--seconds", "3", "--max-views", "4",

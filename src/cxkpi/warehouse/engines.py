@@ -10,6 +10,7 @@ declared types: this module is the only place that names an engine.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ def spark_session(master: str | None = None) -> Any:
         SparkSession.builder.master(url)
         .appName("cxkpi")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cxkpi-spark-"))  # never in the caller's folder
         .config("spark.ui.enabled", "false")
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
