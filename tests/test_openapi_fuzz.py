@@ -342,3 +342,18 @@ def test_drill_queries_never_crash_nor_escape_the_scope(
             assert row["team"] == "Lyon Digital", row
         elif role == "lead" and row.get("agent_id") is not None:  # agent-only tables: the team's agents
             assert row["agent_id"] in facts["team_agents"], row
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_scope_checks_above_see_real_rows(role_clients: tuple[TestClient, dict[str, dict[str, str]], Any],
+                                              role: str) -> None:
+    """The fuzzed queries are checked only when they succeed: every role does get rows."""
+    client, headers, facts = role_clients
+    resp = client.get("/api/kpis", params=[("kpi", "aht"), ("by", "agent_id,team")], headers=headers[role])
+    assert resp.status_code == 200, resp.text
+    rows = [r for r in resp.json()["rows"] if r["agent_id"] is not None]
+    assert rows, role
+    if role == "agent":
+        assert {r["agent_id"] for r in rows} == {facts["agent_id"]}
+    if role == "lead":
+        assert {r["team"] for r in rows} == {"Lyon Digital"}
