@@ -95,11 +95,16 @@ OPEN_DAYS_SCHEMA = {
 
 
 def _business_span(engine: Engine, source: Source, tz: str, q: KpiQuery) -> tuple[date, date]:
-    """Local days covering every timestamp of the source (and the query's range)."""
+    """Local days covering every timestamp of the source, and for a snapshot the query's range
+    (a backlog's age runs to the end of each window). An event's business time lies between
+    its own timestamps, so the query's range adds nothing there: a range of centuries costs
+    no more calendar than the data's span."""
     span = local_span(engine, source.table, _timestamp_columns(source.table), ZoneInfo(tz))
     today = date.today()
     first = span[0] if span else today
     last = span[1] if span else today
+    if source.shape is not Shape.SNAPSHOT:
+        return first - timedelta(days=1), last + timedelta(days=1)
     if q.start:
         first = min(first, q.start)
     if q.end:
