@@ -15,7 +15,7 @@ d = 86,400 s; percentiles interpolate linearly (h = q·(n−1)).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -1004,15 +1004,19 @@ CASES_MORE_BY_ID: dict[str, GoldenCase] = {c.id: c for c in CASES_MORE}
 
 
 class Loaded:
-    """One warehouse per data set, loaded on first use and shared by a module's read-only tests."""
+    """One warehouse per data set, loaded on first use and shared by a module's read-only tests.
 
-    def __init__(self, folder: Path) -> None:
+    ``load(warehouses, dataset)`` builds one (default: the data sets of this module)."""
+
+    def __init__(self, folder: Path,
+                 load: Callable[[Warehouses, str], duckdb.DuckDBPyConnection] = load_more) -> None:
         self.warehouses = Warehouses(folder)
+        self.load = load
         self.cons: dict[str, duckdb.DuckDBPyConnection] = {}
 
     def __call__(self, dataset: str) -> duckdb.DuckDBPyConnection:
         if dataset not in self.cons:
-            self.cons[dataset] = load_more(self.warehouses, dataset)
+            self.cons[dataset] = self.load(self.warehouses, dataset)
         return self.cons[dataset]
 
 

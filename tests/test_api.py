@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from web_support import PASSWORD, WebWarehouse, build_web_warehouse, csrf_of, login
+from web_support import PASSWORD, WebWarehouse, bearer, build_web_warehouse, csrf_of, login, one_line_error
 
-from cxkpi.access.tokens import create_token
 from cxkpi.kpi.calendar import parse_calendar
 from cxkpi.kpi.catalogue import KPIS
 from cxkpi.kpi.engine import PERIOD, KpiQuery, compute
@@ -44,23 +43,6 @@ def engine_rows(app: Any, q: KpiQuery) -> list[dict[str, Any]]:
         frame = compute(engine, full)
     rows: list[dict[str, Any]] = json.loads(json.dumps(records(frame)))
     return rows
-
-
-def bearer(app: Any, username: str) -> dict[str, str]:
-    cur = app.state.server.warehouse.con.cursor()
-    try:
-        return {"Authorization": f"Bearer {create_token(cur, username, 'test')}"}
-    finally:
-        cur.close()
-
-
-def one_line_error(resp: Any, status_code: int, *fragments: str) -> str:
-    assert resp.status_code == status_code, resp.text
-    detail = resp.json()["detail"]
-    assert isinstance(detail, str) and "\n" not in detail and "Traceback" not in detail, detail
-    for f in fragments:
-        assert f in detail, (f, detail)
-    return detail
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from cxkpi.access.tokens import create_token
 from cxkpi.access.users import Role, add_user
 from cxkpi.config import UserError
 from cxkpi.dashboard.widgets import export_response
@@ -45,26 +44,14 @@ from cxkpi.kpi.periods import (
 )
 from cxkpi.warehouse.connection import open_warehouse
 from cxkpi.warehouse.control import ServerInfo, forward_import
+from web_support import bearer, one_line_error
 
 RANGE = ("1900-01-01", "2199-12-31")  # the dates accepted, as the messages say
 
 
-def one_line(resp: Any, *fragments: str, status: int = 400) -> str:
-    """The answer is ``status`` with a one-line ``detail`` holding every fragment."""
-    assert resp.status_code == status, (resp.status_code, resp.text[:500])
-    detail = resp.json()["detail"]
-    assert isinstance(detail, str) and "\n" not in detail and "Traceback" not in detail, detail
-    for f in fragments:
-        assert f in detail, (f, detail)
-    return detail
-
-
-def bearer(app: Any, username: str) -> dict[str, str]:
-    cur = app.state.server.warehouse.con.cursor()
-    try:
-        return {"Authorization": f"Bearer {create_token(cur, username, 'hostile inputs')}"}
-    finally:
-        cur.close()
+def one_line(resp: Any, *fragments: str) -> str:
+    """A 400 with a one-line ``detail`` holding every fragment."""
+    return one_line_error(resp, 400, *fragments)
 
 
 @pytest.fixture(scope="module")

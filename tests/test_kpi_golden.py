@@ -34,7 +34,7 @@ from cxkpi.schema import TABLES
 from cxkpi.warehouse.ddl import quote
 from cxkpi.warehouse.engines import Engine, duckdb_engine, spark_engine
 from kpi_golden import CASES, SPARK_MARKS, GoldenCase, Q, Warehouses, assert_rows, assert_same_frames, run
-from kpi_golden_more import CASES_MORE, UK, UK_MAPPING, import_uk, load_more
+from kpi_golden_more import CASES_MORE, UK, UK_MAPPING, Loaded, import_uk
 
 pytestmark = SPARK_MARKS
 
@@ -73,17 +73,19 @@ def _params() -> Iterator[Any]:
 
 
 class Golden:
-    """The golden warehouses of a module: one per data set, imported on first use, read only."""
+    """The golden warehouses of a module, by family (``contacts``: kpi_golden's data sets,
+    ``more``: kpi_golden_more's): one per data set, imported on first use, read only."""
 
     def __init__(self, folder: Path) -> None:
-        self.warehouses = Warehouses(folder)
-        self.cons: dict[tuple[str, str], duckdb.DuckDBPyConnection] = {}
+        self.families = {"contacts": Loaded(folder / "contacts", Warehouses.load), "more": Loaded(folder / "more")}
+        self.warehouses = self.families["more"].warehouses  # for tests that build their own
 
     def __call__(self, family: str, dataset: str) -> duckdb.DuckDBPyConnection:
-        if (family, dataset) not in self.cons:
-            load = self.warehouses.load if family == "contacts" else lambda d: load_more(self.warehouses, d)
-            self.cons[family, dataset] = load(dataset)
-        return self.cons[family, dataset]
+        return self.families[family](dataset)
+
+    def close(self) -> None:
+        for loaded in self.families.values():
+            loaded.warehouses.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,7 @@ def golden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Golden]:
     try:
         yield shared
     finally:
-        shared.warehouses.close()
+        shared.close()
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> Path:

@@ -13,10 +13,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from fastapi.testclient import TestClient
 
+from cxkpi.access.tokens import create_token
 from cxkpi.access.users import Role, add_user
 from cxkpi.demo.load import build_demo
 from cxkpi.demo.targets import set_demo_targets
@@ -120,3 +122,22 @@ def read_only_copy(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def bearer(app: Any, username: str) -> dict[str, str]:
+    """The headers of a program calling ``app`` as ``username`` (a fresh API token)."""
+    cur = app.state.server.warehouse.con.cursor()
+    try:
+        return {"Authorization": f"Bearer {create_token(cur, username, 'test')}"}
+    finally:
+        cur.close()
+
+
+def one_line_error(resp: Any, status_code: int, *fragments: str) -> str:
+    """The answer is ``status_code`` with a one-line ``detail`` (no traceback) holding every fragment."""
+    assert resp.status_code == status_code, (resp.status_code, resp.text[:500])
+    detail = resp.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail and "Traceback" not in detail, detail
+    for f in fragments:
+        assert f in detail, (f, detail)
+    return detail
