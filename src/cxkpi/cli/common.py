@@ -14,13 +14,13 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cxkpi.config import db_path
+from cxkpi.config import UserError, db_path
 
 if TYPE_CHECKING:
     import duckdb
     from rich.console import Console
 
-    from cxkpi.service.queries import Settings
+    from cxkpi.service.settings import Settings
 
 
 class State:
@@ -70,10 +70,9 @@ def warehouse(read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def settings(con: Any) -> Settings:
     """The reporting zone and calendar the warehouse stores."""
-    from cxkpi.service.queries import Settings
-    from cxkpi.warehouse.inspect import config_value
+    from cxkpi.service.settings import Settings
 
-    return Settings(tz=config_value(con, "reporting_tz") or "UTC", calendar_yaml=config_value(con, "calendar"))
+    return Settings.read(con)
 
 
 @contextmanager
@@ -97,8 +96,6 @@ def progress(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
 
 
 def check_format(fmt: str, allowed: tuple[str, ...]) -> None:
-    from cxkpi.config import UserError
-
     if fmt not in allowed:
         raise UserError(f"unknown --format {fmt!r} (use {', '.join(allowed[:-1])} or {allowed[-1]})")
 

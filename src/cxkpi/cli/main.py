@@ -16,7 +16,8 @@ from cxkpi.config import UserError
 
 if TYPE_CHECKING:
     from cxkpi.ingest import ReadOptions
-    from cxkpi.service.queries import QueryArgs, Settings
+    from cxkpi.service.queries import QueryArgs
+    from cxkpi.service.settings import Settings
     from cxkpi.warehouse.control import ServerInfo
     from cxkpi.warehouse.engines import Engine
 
@@ -264,7 +265,7 @@ def _first_admin(con: Any) -> str | None:
 
 def _engine(engine: str, spark_master: str | None, spark_data: Path | None) -> tuple[Engine, Settings, Any]:
     """The query engine, the warehouse's reporting settings, and what to close afterwards."""
-    from cxkpi.service.queries import Settings
+    from cxkpi.service.settings import Settings
     from cxkpi.warehouse import open_warehouse
     from cxkpi.warehouse.engines import duckdb_engine, spark_engine
 

@@ -15,7 +15,6 @@ import ibis
 import pandas as pd
 
 from cxkpi.config import UserError
-from cxkpi.kpi import params as kpi_params
 from cxkpi.kpi import rollup_meta
 from cxkpi.kpi.calendar import MAX_SEGMENTS, default_calendar, open_days_table
 from cxkpi.kpi.model import Grain, Measure
@@ -66,12 +65,12 @@ def _utc_bounds(q: KpiQuery) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def _context(engine: Engine, source: Source, q: KpiQuery, business: bool) -> dict[str, Any]:
+def _context(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], business: bool) -> dict[str, Any]:
     """Facts about the whole data a source needs: the zone, for FCR the end of the data,
     and for business-time measures the calendar's open days over the data's span."""
     ctx: dict[str, Any] = {"tz": q.tz, "grain": q.grain, "business": business}
     if q.use_rollups:  # sources that can take part of their rows from a rollup (agent weeks)
-        ctx["answered_weeks"] = lambda: rollup_meta.answered_weeks(engine, q.tz, kpi_params.resolve(q.params))
+        ctx["answered_weeks"] = lambda: rollup_meta.answered_weeks(engine, q.tz, p)
     if source.name == "contacts":
         def data_end() -> int:
             t = engine.table("contacts")
@@ -118,7 +117,7 @@ def rows(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], busi
     ``business`` adds business-time columns (a join with the calendar's open days). None
     for a snapshot source with no period to look at.
     """
-    ctx = _context(engine, source, q, business)
+    ctx = _context(engine, source, q, p, business)
     if source.shape is Shape.SNAPSHOT:
         windows = _windows(engine, source, q)
         if windows is None:

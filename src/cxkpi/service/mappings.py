@@ -2,8 +2,8 @@
 command line only) a YAML file of the user's own.
 
 A server never opens a path named in a request: an upload names a shipped or a stored
-mapping, and an administrator stores a mapping by sending its text (``cxkpi mapping add``
-or ``PUT /api/mappings/{name}``), checked before it is kept.
+mapping, and an administrator stores a mapping by giving its text (``cxkpi mapping add``),
+checked before it is kept.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from cxkpi.config import UserError, check_tz
-from cxkpi.kpi.calendar import Calendar, parse_calendar
+from cxkpi.kpi.calendar import Calendar
 from cxkpi.kpi.engine import compute
 from cxkpi.kpi.inspect import drill, parse_filters
 from cxkpi.kpi.model import Grain
@@ -51,17 +51,6 @@ class QueryArgs:
     where: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
     with_counts: bool = False
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a warehouse says about reporting: its zone and its business-hours calendar (YAML)."""
-
-    tz: str = "UTC"
-    calendar_yaml: str | None = None
-
-    def calendar(self, zone: str) -> Calendar | None:
-        return parse_calendar(self.calendar_yaml, zone, "warehouse calendar") if self.calendar_yaml else None
 
 
 def _check_sizes(args: QueryArgs) -> None:

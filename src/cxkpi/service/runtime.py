@@ -22,11 +22,11 @@ from typing import Any
 
 import duckdb
 
-from cxkpi.kpi.calendar import Calendar, parse_calendar
+from cxkpi.kpi.calendar import Calendar
+from cxkpi.service.settings import Settings
 from cxkpi.warehouse.connection import open_warehouse
 from cxkpi.warehouse.control import control_file
 from cxkpi.warehouse.engines import Engine, duckdb_engine
-from cxkpi.warehouse.inspect import config_value
 
 CACHE_SIZE = 512
 
@@ -123,22 +123,21 @@ class Warehouse:
                     self._flights.pop(full, None)
         return value
 
-    def reporting_tz(self) -> str:
-        def load() -> str:
+    def settings(self) -> Settings:
+        """The warehouse's reporting settings, read once per data version."""
+        def load() -> Settings:
             with self.reader() as (_, cur):
-                return config_value(cur, "reporting_tz") or "UTC"
+                return Settings.read(cur)
 
-        tz: str = self.cached(("reporting_tz",), load)
-        return tz
+        found: Settings = self.cached(("settings",), load)
+        return found
+
+    def reporting_tz(self) -> str:
+        return self.settings().tz
 
     def calendar(self, zone: str) -> Calendar | None:
         """The warehouse's business-hours calendar, parsed once per data version (one object: a cache key)."""
-        def load() -> Calendar | None:
-            with self.reader() as (_, cur):
-                text = config_value(cur, "calendar")
-            return parse_calendar(text, zone, "warehouse calendar") if text else None
-
-        cal: Calendar | None = self.cached(("calendar", zone), load)
+        cal: Calendar | None = self.cached(("calendar", zone), lambda: self.settings().calendar(zone))
         return cal
 
     def publish(self, url: str) -> None:

@@ -107,8 +107,8 @@ def refresh_case_contacts(con: duckdb.DuckDBPyConnection, cases: str | None = No
 
 
 # columns the warehouse derives; a changed row has them reset, then recomputed (contacts:
-# refresh_next_inbound, cases: refresh_case_contacts, at import; surveys:
-# cxkpi.analytics.sentiment.score_surveys)
+# refresh_next_inbound, cases: refresh_case_contacts, at import; surveys: the text-scoring
+# step of the import pipeline, cxkpi.service.imports)
 DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
     "contacts": ("next_inbound_at", "next_same_reason_at"),
     "cases": ("contact_count",),

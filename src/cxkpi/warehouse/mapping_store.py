@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cxkpi.warehouse.inspect import config_value, set_config_value
+
 PREFIX = "mapping:"  # warehouse_config key of each stored mapping
 
 
@@ -14,12 +16,11 @@ def stored_texts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def stored_text(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
-    rows = con.execute("SELECT value FROM warehouse_config WHERE key = ?", [PREFIX + name]).fetchall()
-    return str(rows[0][0]) if rows else None
+    return config_value(con, PREFIX + name)
 
 
 def store_text(con: duckdb.DuckDBPyConnection, name: str, text: str) -> None:
-    con.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [PREFIX + name, text])
+    set_config_value(con, PREFIX + name, text)
 
 
 def remove_text(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -18,6 +18,7 @@ import ibis.expr.operations as ops
 import pyarrow as pa
 
 from cxkpi.warehouse.ddl import quote
+from cxkpi.warehouse.inspect import config_value, set_config_value
 
 CONFIG_KEY = "rollups"  # warehouse_config: what the rollup tables hold (JSON)
 LINKS = "contact_links"
@@ -26,23 +27,22 @@ LINKS = "contact_links"
 def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """The stored description of the rollups (None: none, or not a cxkpi warehouse)."""
     try:
-        values = con.execute("SELECT value FROM warehouse_config WHERE key = ?", [CONFIG_KEY]).fetchall()
+        text = config_value(con, CONFIG_KEY)
     except duckdb.Error:
         return None
-    if not values or values[0][0] is None:
+    if text is None:
         return None
-    meta: dict[str, Any] = json.loads(values[0][0])
+    meta: dict[str, Any] = json.loads(text)
     return meta
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, meta: dict[str, Any]) -> None:
-    con.execute("INSERT OR REPLACE INTO warehouse_config VALUES (?, ?)", [CONFIG_KEY, json.dumps(meta)])
+    set_config_value(con, CONFIG_KEY, json.dumps(meta))
 
 
 def reporting_tz(con: duckdb.DuckDBPyConnection) -> str:
     """The warehouse's reporting zone (UTC when none is set)."""
-    rows = con.execute("SELECT value FROM warehouse_config WHERE key = 'reporting_tz'").fetchall()
-    return str(rows[0][0]) if rows and rows[0][0] else "UTC"
+    return config_value(con, "reporting_tz") or "UTC"
 
 
 def has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
