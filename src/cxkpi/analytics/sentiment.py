@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 
 import duckdb
+import pyarrow as pa
 
 
 NEGATIVE_BELOW = -0.05  # VADER's customary cut-off for a negative text
@@ -74,15 +75,32 @@ def score_many(items: Iterable[tuple[str, str | None]]) -> list[float | None]:
 
 def score_pending(con: duckdb.DuckDBPyConnection) -> int:
     """Score the verbatims of ``surveys`` that have none yet, in the caller's transaction
-    (an import's: ``cxkpi.service.imports`` runs it as an after-write step); how many."""
-    rows = con.execute(
-        "SELECT survey_id, verbatim, language FROM surveys WHERE sentiment IS NULL AND trim(coalesce(verbatim, '')) <> ''"
-    ).fetchall()
-    if not rows:
+    (an import's: ``cxkpi.service.imports`` runs it as an after-write step); how many rows.
+
+    Demo and real surveys repeat the same short answers ("Très bien", "RAS"...), so each
+    distinct (verbatim, language) pair is scored once in Python and the scores go back in
+    one UPDATE joined on the pair, from an Arrow table the connection reads in place: the
+    work in Python grows with the distinct texts, not with the rows (inserting one row per
+    survey through ``executemany`` took most of the time).
+    """
+    pending = "surveys.sentiment IS NULL AND trim(coalesce(surveys.verbatim, '')) <> ''"
+    pairs = con.execute(f"SELECT DISTINCT verbatim, language FROM surveys WHERE {pending}").fetchall()
+    if not pairs:
         return 0
-    values = score_many((r[1], r[2]) for r in rows)
-    con.execute("CREATE OR REPLACE TEMP TABLE _scores (survey_id VARCHAR, sentiment DOUBLE)")
-    con.executemany("INSERT INTO _scores VALUES (?, ?)", [[r[0], v] for r, v in zip(rows, values)])
-    con.execute("UPDATE surveys SET sentiment = s.sentiment FROM _scores s WHERE surveys.survey_id = s.survey_id")
-    con.execute("DROP TABLE _scores")
-    return len(rows)
+    scores = pa.table(
+        {
+            "verbatim": pa.array([p[0] for p in pairs], pa.string()),
+            "language": pa.array([p[1] for p in pairs], pa.string()),
+            "sentiment": pa.array([score(p[0], p[1]) for p in pairs], pa.float64()),
+        }
+    )
+    name = "_cxkpi_verbatim_scores"
+    con.register(name, scores)
+    try:
+        updated = con.execute(
+            f"UPDATE surveys SET sentiment = s.sentiment FROM {name} s WHERE {pending} "
+            "AND surveys.verbatim = s.verbatim AND surveys.language IS NOT DISTINCT FROM s.language"
+        ).fetchall()
+    finally:
+        con.unregister(name)
+    return int(updated[0][0])
