@@ -1,7 +1,8 @@
-"""What every ``cxkpi`` command shares: the warehouse option, the consoles, listings, progress.
+"""What every ``cxkpi`` command shares: the warehouse options, the consoles, listings, progress.
 
 Kept free of heavy imports: ``cxkpi --help`` loads this and Typer only; a command loads
-the engine, the importer or the server when it runs.
+the engine, the importer or the server when it runs (and the warehouse layer as soon as
+its options are read, to set ``--wait`` for every open).
 """
 
 from __future__ import annotations
@@ -23,15 +24,37 @@ if TYPE_CHECKING:
     from cxkpi.service.settings import Settings
 
 
+WAIT_ENV = "CXKPI_WAIT"
+DEFAULT_WAIT_S = 60.0  # long enough for a scheduled import to finish, short enough to notice a stuck one
+
+
 class State:
     """Options of the ``cxkpi`` callback, shared by the sub-commands."""
 
     db: str | None = None
+    wait_s: float = DEFAULT_WAIT_S
 
 
 def db() -> Path:
     """The warehouse file: ``--db``, else ``$CXKPI_DB``, else ``./cxkpi.duckdb``."""
     return db_path(State.db)
+
+
+def waiting(message: str) -> None:
+    """Say on stderr, once, what a command waits for (another process holds the warehouse)."""
+    err().print(message, markup=False, highlight=False, soft_wrap=True)  # one line, however long
+
+
+def use_wait(seconds: float) -> None:
+    """Wait up to ``seconds`` for another process's lock on the warehouse (``--wait``).
+
+    Also the default of every open this process makes: the demo builder, the query engine
+    and the server open the warehouse themselves, and must wait the same way.
+    """
+    from cxkpi.warehouse.connection import LockWait, set_default_lock_wait
+
+    State.wait_s = seconds
+    set_default_lock_wait(LockWait(seconds, waiting))
 
 
 @cache
@@ -61,7 +84,7 @@ def warehouse(read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse, opened for the command and closed after it."""
     from cxkpi.warehouse import open_warehouse
 
-    con = open_warehouse(db(), read_only=read_only)
+    con = open_warehouse(db(), read_only=read_only, wait_s=State.wait_s, on_wait=waiting)
     try:
         yield con
     finally:

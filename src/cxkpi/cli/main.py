@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxkpi import __version__
-from cxkpi.cli.common import State, check_format, db, emit, out, progress, say, settings, warehouse
+from cxkpi.cli.common import DEFAULT_WAIT_S, WAIT_ENV, State, check_format, db, emit, out, progress, say, settings, use_wait, warehouse
 from cxkpi.cli.users import token_app, user_app
 from cxkpi.config import UserError
 
@@ -39,10 +39,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     db: Annotated[str | None, typer.Option("--db", help="Warehouse file (else $CXKPI_DB, else ./cxkpi.duckdb).")] = None,
+    wait: Annotated[float, typer.Option("--wait", envvar=WAIT_ENV, min=0.0, metavar="SECONDS",
+                                        help="Wait this long for another process using the warehouse (0 = fail at once).")] = DEFAULT_WAIT_S,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
 ) -> None:
     """cxkpi: imports that lose nothing, one KPI catalogue, DuckDB or Spark."""
     State.db = db
+    use_wait(wait)
 
 
 @app.command("import")
