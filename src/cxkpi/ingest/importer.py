@@ -31,12 +31,14 @@ from cxkpi.ingest.validate import raw_json, reason_sql, rule_checks, typed_selec
 from cxkpi.schema import Table, table as get_table
 from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
+from cxkpi.warehouse.changes import Change
 from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_case_contacts, refresh_contact_links, refresh_next_inbound
 
 Progress = Callable[[str, float], None]
-# called inside an import's transaction, after its rows are written, with the tables it changed
-# (the import pipeline's after-write steps: text scoring, rollups); never commits
-AfterWrite = Callable[[duckdb.DuckDBPyConnection, str, tuple[str, ...]], None]
+# called inside an import's transaction, after its rows are written, with the table imported
+# and what the import changed (the import pipeline's after-write steps: text scoring,
+# rollups); never commits
+AfterWrite = Callable[[duckdb.DuckDBPyConnection, str, Change], None]
 _tags = itertools.count()
 
 
@@ -288,11 +290,13 @@ def _run_import(
         read = int(_scalar(con, f"SELECT count(*) FROM {typed}")) + len(staged.structural)
         _add_extra_columns(con, table, extras)
         refresh = _refresh_derived(con, table, typed)
-        new, changed, unchanged = _upsert(con, table, typed, provided + extras, extras, import_id, progress)
+        change = Change()
+        new, changed, unchanged = _upsert(con, table, typed, provided + extras, extras, import_id, progress, change)
         if new or changed:
-            refresh()
+            refresh(change)
             if after_write is not None:  # same transaction: derived data is never stale
-                after_write(con, table.name, _CHANGES.get(table.name, (table.name,)))
+                after_write(con, table.name, change)
+        change.drop(con)
         digest = checksum.value() if checksum else ""
         con.execute(
             "INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -485,26 +489,23 @@ def _touched(con: duckdb.DuckDBPyConnection, table: Table, typed: str, column: s
     return f"SELECT {col} FROM {name}"
 
 
-def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> Callable[[], None]:
-    """Prepare, before the upsert, the refresh of the derived columns a batch may change."""
+def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -> Callable[[Change], None]:
+    """Prepare, before the upsert, the refresh of the derived columns a batch may change;
+    the refresh records in a ``Change`` the rows whose derived values moved."""
     if table.name == "contacts":
         customers = _touched(con, table, typed, "customer_id")
         cases = _touched(con, table, typed, "case_id")
 
-        def refresh() -> None:
-            refresh_next_inbound(con, customers)
-            refresh_contact_links(con, customers)
-            refresh_case_contacts(con, cases)
+        def refresh(change: Change) -> None:
+            refresh_next_inbound(con, customers, change)
+            refresh_contact_links(con, customers, change)
+            refresh_case_contacts(con, cases, change)
 
         return refresh
     if table.name == "cases":
-        return lambda: refresh_case_contacts(con, f"SELECT case_id FROM {typed} WHERE _reason IS NULL")
-    return lambda: None
-
-
-# tables whose rows an import of a table changes (for the rollups reading them): a contact
-# import also recounts cases.contact_count and relinks its customers' contacts
-_CHANGES = {"contacts": ("contacts", "cases", "contact_links")}
+        # the batch's own cases: already recorded by the upsert
+        return lambda change: refresh_case_contacts(con, f"SELECT case_id FROM {typed} WHERE _reason IS NULL")
+    return lambda change: None
 
 
 def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table, extras: list[str]) -> None:
@@ -528,8 +529,10 @@ def _upsert(
     extras: list[str],
     import_id: int,
     progress: Progress | None,
+    change: Change,
 ) -> tuple[int, int, int]:
-    """Insert new rows, update changed ones (provided columns only), count unchanged ones."""
+    """Insert new rows, update changed ones (provided columns only), count unchanged ones;
+    ``change`` records the changed rows as they were and every row written as it is."""
     target = quote(table.name)
     all_cols = [*table.names, *extras]
     cols = ", ".join(quote(c) for c in all_cols)
@@ -541,6 +544,7 @@ def _upsert(
             _execute(con, f"INSERT INTO {target} ({cols}, {IMPORT_ID}) {valid}", "load", progress)
         finally:
             con.execute("SET preserve_insertion_order = true")
+        change.whole(table.name)
         return int(_scalar(con, f"SELECT count(*) FROM {typed} WHERE _reason IS NULL")), 0, 0
     on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
     compared = [c for c in provided if c not in table.key]
@@ -568,6 +572,9 @@ def _upsert(
         ) or f"{quote(table.key[0])} = s.{quote(table.key[0])}"
         sets += "".join(f", {quote(c)} = NULL" for c in DERIVED_COLUMNS.get(table.name, ()))
         values = ", ".join(f"s.{quote(c)}" for c in all_cols)
+        if changed:
+            change.add(con, table.name, f"SELECT t.* FROM {target} t JOIN (SELECT s.* FROM {typed} s JOIN {status} x "
+                                        f"ON s.rowid = x._r WHERE x.st = 1) s ON {on}")
         _execute(
             con,
             f"""MERGE INTO {target} AS t
@@ -578,6 +585,7 @@ def _upsert(
             "load",
             progress,
         )
+        change.add(con, table.name, f"SELECT * FROM {target} WHERE {IMPORT_ID} = {int(import_id)}")
     con.execute(f"DROP TABLE {status}")
     return new, changed, unchanged
 

@@ -72,12 +72,7 @@ def _context(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], 
     if q.use_rollups:  # sources that can take part of their rows from a rollup (agent weeks)
         ctx["answered_weeks"] = lambda: rollup_meta.answered_weeks(engine, q.tz, p)
     if source.name == "contacts":
-        def data_end() -> int:
-            t = engine.table("contacts")
-            latest = engine.epoch_us(t.created_at).max().execute()
-            return int(latest) if latest is not None and not pd.isna(latest) else 0
-
-        ctx["data_end_us"] = engine.fact(("data_end_us",), data_end)
+        ctx["data_end_us"] = data_end_us(engine)
     if business:
         cal = q.calendar or default_calendar(q.tz)
         first, last = _business_span(engine, source, cal.timezone, q)
@@ -85,6 +80,18 @@ def _context(engine: Engine, source: Source, q: KpiQuery, p: Mapping[str, Any], 
         ctx["calendar_keys"] = cal.keys()
         ctx["open_days"] = ibis.memtable(open_days_table(cal, first, last), schema=OPEN_DAYS_SCHEMA)
     return ctx
+
+
+def data_end_us(engine: Engine) -> int:
+    """The end of the contact data (its latest ``created_at``, epoch microseconds; 0: none):
+    an FCR window reaching past it is censored."""
+    def compute() -> int:
+        t = engine.table("contacts")
+        latest = engine.epoch_us(t.created_at).max().execute()
+        return int(latest) if latest is not None and not pd.isna(latest) else 0
+
+    end: int = engine.fact(("data_end_us",), compute)
+    return end
 
 
 OPEN_DAYS_SCHEMA = {

@@ -26,28 +26,30 @@ from cxkpi.ingest.importer import Progress
 from cxkpi.ingest.mapping import Mapping
 from cxkpi.kpi.rollup_build import refresh_after_change
 from cxkpi.service.mappings import resolve as resolve_mapping
+from cxkpi.warehouse.changes import Change
 
 __all__ = ["STEPS", "Step", "import_arrow", "import_file", "score_surveys"]
 
 
 @dataclass(frozen=True)
 class Step:
-    """An after-write step: ``run(con, changed)`` updates derived data of the ``changed``
-    tables inside the import's transaction and returns the tables it changed in turn.
-    ``tables``: the imported tables it applies to (None: every one)."""
+    """An after-write step: ``run(con, change)`` updates derived data inside the import's
+    transaction, in proportion to ``change`` (what the import changed), and records there
+    what it changes in turn. ``tables``: the imported tables it applies to (None: every one)."""
 
     name: str
-    run: Callable[[duckdb.DuckDBPyConnection, tuple[str, ...]], tuple[str, ...]]
+    run: Callable[[duckdb.DuckDBPyConnection, Change], None]
     tables: frozenset[str] | None = None
 
 
-def _score_text(con: duckdb.DuckDBPyConnection, changed: tuple[str, ...]) -> tuple[str, ...]:
-    return ("surveys",) if score_pending(con) else ()
+def _score_text(con: duckdb.DuckDBPyConnection, change: Change) -> None:
+    # only rows this import wrote lack a sentiment (an upsert resets a changed row's): they
+    # are in the change already
+    score_pending(con)
 
 
-def _rollups(con: duckdb.DuckDBPyConnection, changed: tuple[str, ...]) -> tuple[str, ...]:
-    refresh_after_change(con, changed)
-    return ()
+def _rollups(con: duckdb.DuckDBPyConnection, change: Change) -> None:
+    refresh_after_change(con, change)
 
 
 STEPS: tuple[Step, ...] = (
@@ -57,13 +59,10 @@ STEPS: tuple[Step, ...] = (
 
 
 def _runner(steps: Sequence[Step]) -> importer.AfterWrite:
-    def run(con: duckdb.DuckDBPyConnection, table: str, changed: tuple[str, ...]) -> None:
-        touched = tuple(dict.fromkeys(changed))
+    def run(con: duckdb.DuckDBPyConnection, table: str, change: Change) -> None:
         for step in steps:
-            if step.tables is not None and table not in step.tables:
-                continue
-            more = step.run(con, touched)
-            touched = tuple(dict.fromkeys((*touched, *more)))
+            if step.tables is None or table in step.tables:
+                step.run(con, change)
 
     return run
 
@@ -105,7 +104,7 @@ def score_surveys(con: duckdb.DuckDBPyConnection) -> int:
     try:
         scored = score_pending(con)
         if scored:
-            refresh_after_change(con, ("surveys",))
+            refresh_after_change(con, ("surveys",))  # rows written outside an import: all their days
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cxkpi.warehouse.changes import Change
+
 NEXT_INBOUND_SQL = """
 WITH scope AS (
     SELECT contact_id, customer_id, reason, created_at, direction = 'inbound' AND customer_id IS NOT NULL AS eligible
@@ -69,24 +71,51 @@ WINDOW anywhere AS (PARTITION BY customer_id ORDER BY created_at, contact_id),
 LINK_PARTITIONS: dict[tuple[str, ...], str] = {(): "", ("channel",): "channel_", ("agent_id",): "agent_"}
 
 
-def refresh_contact_links(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
+def refresh_contact_links(con: duckdb.DuckDBPyConnection, customers: str | None = None,
+                          change: Change | None = None) -> None:
     """Rebuild the links of every customer, or of those of ``customers`` (a SQL query
-    returning a ``customer_id`` column): their rows are replaced whole."""
-    if customers:
-        con.execute(f"DELETE FROM contact_links WHERE customer_id IN ({customers})")
-        con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=f"AND customer_id IN ({customers})"))
-    else:
+    returning a ``customer_id`` column): their rows are replaced whole.
+
+    ``change`` records the link rows that differ (before or after): most of a returning
+    customer's links keep their neighbours, and only the days of those that moved need
+    their distinct-customer counts again."""
+    if not customers:
         con.execute("DELETE FROM contact_links")
         con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=""))
+        if change is not None:
+            change.whole("contact_links")
+        return
+    old = "_links_before"
+    if change is not None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {old} AS SELECT * FROM contact_links WHERE customer_id IN ({customers})")
+    con.execute(f"DELETE FROM contact_links WHERE customer_id IN ({customers})")
+    con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=f"AND customer_id IN ({customers})"))
+    if change is not None:
+        new = f"SELECT * FROM contact_links WHERE customer_id IN ({customers})"
+        change.add(con, "contact_links", f"(SELECT * FROM {old} EXCEPT ALL {new}) UNION ALL ({new} EXCEPT ALL SELECT * FROM {old})")
+        con.execute(f"DROP TABLE {old}")
 
 
-def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None = None) -> None:
+def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None = None,
+                         change: Change | None = None) -> None:
     """Recompute the next-inbound columns, for all contacts or those of ``customers``
-    (a SQL query returning a ``customer_id`` column); a contact that lost its customer or
-    became outbound has them cleared."""
-    where = f"WHERE customer_id IN ({customers})" if customers else ""
-    con.execute(NEXT_INBOUND_SQL.format(where=where))
-    con.execute(CLEAR_SQL)
+    (a SQL query returning a ``customer_id`` column).
+
+    A contact that lost its customer or became outbound was a changed row, whose derived
+    columns the import reset; a full refresh clears any left (rows written by hand).
+    ``change`` records the contacts whose values moved (a customer's previous contact
+    that now has a next one)."""
+    if not customers:
+        con.execute(NEXT_INBOUND_SQL.format(where=""))
+        con.execute(CLEAR_SQL)
+        if change is not None:
+            change.whole("contacts")
+        return
+    sql = NEXT_INBOUND_SQL.format(where=f"WHERE customer_id IN ({customers})")
+    if change is not None:
+        change.add_returning(con, "contacts", sql + " RETURNING contacts.*")
+    else:
+        con.execute(sql)
 
 
 CASE_CONTACTS_SQL = """
@@ -99,11 +128,21 @@ WHERE cases.case_id = n.case_id AND cases.contact_count IS DISTINCT FROM n.conta
 """
 
 
-def refresh_case_contacts(con: duckdb.DuckDBPyConnection, cases: str | None = None) -> None:
+def refresh_case_contacts(con: duckdb.DuckDBPyConnection, cases: str | None = None,
+                          change: Change | None = None) -> None:
     """``cases.contact_count``: the contacts linked to each case (by case_id), for all cases
-    or those of ``cases`` (a SQL query returning a ``case_id`` column)."""
-    where = f"WHERE case_id IN ({cases})" if cases else ""
-    con.execute(CASE_CONTACTS_SQL.format(where=where))
+    or those of ``cases`` (a SQL query returning a ``case_id`` column). ``change`` records
+    the cases whose count moved."""
+    if not cases:
+        con.execute(CASE_CONTACTS_SQL.format(where=""))
+        if change is not None:
+            change.whole("cases")
+        return
+    sql = CASE_CONTACTS_SQL.format(where=f"WHERE case_id IN ({cases})")
+    if change is not None:
+        change.add_returning(con, "cases", sql + " RETURNING cases.*")
+    else:
+        con.execute(sql)
 
 
 # columns the warehouse derives; a changed row has them reset, then recomputed (contacts:

@@ -13,7 +13,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -87,6 +87,13 @@ class Engine:
         if name not in self._tables:
             self._tables[name] = self.backend.table(name)
         return self._tables[name]
+
+    def narrowed(self, name: str, other: str) -> Engine:
+        """A copy of this engine reading table ``other`` wherever ``name`` is asked for, with
+        a copy of its facts: a refresh of a few days computes them, by the same expressions,
+        from a temporary table of the rows on those days, while facts about the whole data
+        (the latest contact) stay the whole table's."""
+        return replace(self, facts=dict(self.facts), _tables={**self._tables, name: self.backend.table(other)})
 
     def has_table(self, name: str) -> bool:
         def look() -> bool:

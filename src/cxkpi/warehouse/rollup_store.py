@@ -101,6 +101,17 @@ def customer_rollup(con: duckdb.DuckDBPyConnection, table: str, dims: Sequence[s
     the g-period (predecessor before the period start ``s_g``) and those whose successor
     is before the period end ``e_g`` too; ``calendar`` gives each day's bounds. Returns its rows."""
     name = "_cxkpi_rollup_calendar"
+    con.register(name, calendar)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS "
+                    f"{_customer_select(dims, links, grains, tz, period, name)} ORDER BY {quote(period)}")
+    finally:
+        con.unregister(name)
+    return row_count(con, table)
+
+
+def _customer_select(dims: Sequence[str], links: tuple[str, str], grains: Sequence[str], tz: str, period: str,
+                     calendar: str, where: str = "") -> str:
     prev, nxt = (f"l.{quote(c)}" for c in links)
     sums = []
     for g in grains:
@@ -110,15 +121,117 @@ def customer_rollup(con: duckdb.DuckDBPyConnection, table: str, dims: Sequence[s
     sums.append(f"count(*) FILTER ({prev} IS NULL) AS first_all")
     sums.append(f"count(*) FILTER ({prev} IS NULL AND {nxt} IS NOT NULL) AS again_all")
     dim_sql = "".join(f"l.{quote(d)}, " for d in dims)
-    zone_sql = "'" + tz.replace("'", "''") + "'"
-    con.register(name, calendar)
+    return (f"SELECT {dim_sql}l._day AS {quote(period)}, {', '.join(sums)} "
+            f"FROM (SELECT *, CAST(timezone({_zone(tz)}, created_at) AS DATE) AS _day FROM {LINKS} {where}) l "
+            f"JOIN {calendar} k ON k.day = l._day GROUP BY ALL")
+
+
+# --- refreshing only some days (an import's) -------------------------------------------
+
+def _zone(tz: str) -> str:
+    return "'" + tz.replace("'", "''") + "'"
+
+
+def local_days(con: duckdb.DuckDBPyConnection, select_sql: str, column: str, tz: str) -> set[Any]:
+    """The local dates in ``tz`` of ``column`` over the rows ``select_sql`` returns."""
+    col = quote(column)
+    rows = con.execute(
+        f"SELECT DISTINCT CAST(timezone({_zone(tz)}, {col}) AS DATE) FROM ({select_sql}) WHERE {col} IS NOT NULL"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def local_day_ranges(con: duckdb.DuckDBPyConnection, select_sql: str, start: str, end: str, tz: str,
+                     open_until: Any) -> set[Any]:
+    """Every local date from ``start``'s to ``end``'s (``open_until`` when ``end`` is null)
+    over the rows ``select_sql`` returns: the days a case is open at some day's end."""
+    zone = _zone(tz)
+    first = f"CAST(timezone({zone}, {quote(start)}) AS DATE)"
+    last = f"coalesce(CAST(timezone({zone}, {quote(end)}) AS DATE), CAST($until AS DATE))"
+    rows = con.execute(
+        f"SELECT DISTINCT CAST(unnest(generate_series({first}, {last}, INTERVAL 1 DAY)) AS DATE) "
+        f"FROM ({select_sql}) WHERE {quote(start)} IS NOT NULL AND {first} <= {last}",
+        {"until": open_until},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def rows_on_days(con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, days: pa.Table,
+                 lo: Any, hi: Any, into: str) -> None:
+    """Temporary table ``into``: the rows of ``table`` whose ``column`` falls, in zone ``tz``,
+    on one of ``days`` (a one-column ``day`` table), ``lo <= column < hi`` bounding them
+    first so that the scan skips the row groups outside."""
+    col = quote(column)
+    name = "_cxkpi_refresh_days"
+    con.register(name, days)
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {quote(table)} AS "
-            f"SELECT {dim_sql}l._day AS {quote(period)}, {', '.join(sums)} "
-            f"FROM (SELECT *, CAST(timezone({zone_sql}, created_at) AS DATE) AS _day FROM {LINKS}) l "
-            f"JOIN {name} k ON k.day = l._day GROUP BY ALL ORDER BY {quote(period)}"
+            f"CREATE OR REPLACE TEMP TABLE {quote(into)} AS SELECT * FROM {quote(table)} "
+            f"WHERE {col} >= ? AND {col} < ? AND CAST(timezone({_zone(tz)}, {col}) AS DATE) IN (SELECT day FROM {name})",
+            [lo, hi],
         )
+    finally:
+        con.unregister(name)
+
+
+def rows_open_within(con: duckdb.DuckDBPyConnection, table: str, start: str, end: str, lo: Any, hi: Any,
+                     into: str) -> None:
+    """Temporary table ``into``: the rows of ``table`` open at some time in [lo, hi)
+    (``start`` before ``hi``, ``end`` null or not before ``lo``)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote(into)} AS SELECT * FROM {quote(table)} "
+        f"WHERE {quote(start)} < ? AND ({quote(end)} IS NULL OR {quote(end)} >= ?)",
+        [hi, lo],
+    )
+
+
+def exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
+    ).fetchall()[0][0])
+
+
+def replace_days(con: duckdb.DuckDBPyConnection, base: str, table: str, keys: Sequence[str],
+                 sums: Sequence[tuple[str, bool]], period: str, days: pa.Table,
+                 keep: tuple[Any, Any] | None = None) -> int:
+    """Replace the rows of ``table`` on ``days`` (``period`` in the one-column ``day``
+    table) by ``base``'s on those days, summed as ``sum_into`` does; ``keep``: the only span
+    of days the table may hold (a snapshot's), rows outside it are deleted. Returns its rows."""
+    name = "_cxkpi_refresh_days"
+    p = quote(period)
+    key_sql = ", ".join(quote(c) for c in keys)
+    sum_sql = ", ".join(f"CAST(sum({quote(n)}) AS {'BIGINT' if whole else 'DOUBLE'})" for n, whole in sums)
+    cols = ", ".join(quote(c) for c in [*keys, *(n for n, _ in sums)])
+    con.register(name, days)
+    try:
+        con.execute(f"DELETE FROM {quote(table)} WHERE {p} IN (SELECT day FROM {name})")
+        if keep is not None:
+            con.execute(f"DELETE FROM {quote(table)} WHERE {p} < ? OR {p} > ?", list(keep))
+        con.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {key_sql}, {sum_sql} FROM {quote(base)} "
+                    f"WHERE {p} IN (SELECT day FROM {name}) GROUP BY {key_sql}")
+    finally:
+        con.unregister(name)
+    return row_count(con, table)
+
+
+def keep_span(con: duckdb.DuckDBPyConnection, table: str, period: str, keep: tuple[Any, Any] | None) -> int:
+    """Delete the rows of ``table`` outside the span of days ``keep``; its rows."""
+    if keep is not None:
+        con.execute(f"DELETE FROM {quote(table)} WHERE {quote(period)} < ? OR {quote(period)} > ?", list(keep))
+    return row_count(con, table)
+
+
+def customer_rollup_days(con: duckdb.DuckDBPyConnection, table: str, dims: Sequence[str], links: tuple[str, str],
+                         calendar: pa.Table, grains: Sequence[str], tz: str, period: str, lo: Any, hi: Any) -> int:
+    """Recompute ``customer_rollup``'s rows on the days of ``calendar`` only (their
+    contacts' ``created_at`` within [lo, hi)). Returns the table's rows."""
+    name = "_cxkpi_rollup_calendar"
+    con.register(name, calendar)
+    try:
+        con.execute(f"DELETE FROM {quote(table)} WHERE {quote(period)} IN (SELECT day FROM {name})")
+        select = _customer_select(dims, links, grains, tz, period, name,
+                                  where="WHERE created_at >= ? AND created_at < ?")
+        con.execute(f"INSERT INTO {quote(table)} {select}", [lo, hi])
     finally:
         con.unregister(name)
     return row_count(con, table)
