@@ -190,15 +190,17 @@ def typed_select(
     inner += "".join(f", {sql} AS _mr_{i}" for i, (_, sql) in enumerate(extra_rejects))
 
     values: dict[str, str] = {}
+    typed: list[str] = []  # each cell typed once, in its own projection: checks and defaults refer to it
     checks: list[Check] = []
-    for col in table.columns:
+    for i, col in enumerate(table.columns):
         cell = cells.get(col.name)
         if cell is None:
             values[col.name] = f"CAST(NULL AS {_sql_type(col)})"
             if col.required and col.default is None and not (col.name in table.key and table.derive_key_from):
                 checks.append(Check(col.name, "true", _lit(f"{col.name}: missing (required)")))
             continue
-        values[col.name] = typed_expr(col, cell, source_tz, decimal)
+        typed.append(f"{typed_expr(col, cell, source_tz, decimal)} AS _v_{i}")
+        values[col.name] = f"_v_{i}"
         checks.extend(column_checks(col, cell, values[col.name], source_tz))
     finals = {c.name: with_default(c, values[c.name], values) for c in table.columns}
     checks.extend(rule_checks(table, finals))
@@ -219,7 +221,8 @@ def typed_select(
     raw = f"CASE WHEN _reason IS NOT NULL THEN {raw_json([(n, ref) for n, (_, ref) in raw_refs.items()])} END" if raw_refs else "NULL"
     sql = (
         f"SELECT {', '.join(keep)}, {raw} AS _raw FROM ("
-        f"SELECT {', '.join(outer)} FROM (SELECT {''.join(l + ', ' for l in lead)}{inner} FROM ({relation})))"
+        f"SELECT {', '.join(outer)} FROM (SELECT *{''.join(', ' + t for t in typed)} FROM ("
+        f"SELECT {''.join(l + ', ' for l in lead)}{inner} FROM ({relation}))))"
     )
     return sql, extras
 
