@@ -89,7 +89,7 @@ def links(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
 
 def recomputed_links(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     """The links of every contact, recomputed whole from the contacts table."""
-    return con.execute(f"SELECT * FROM ({LINKS_SELECT.format(customers='')}) ORDER BY contact_id").fetchall()
+    return con.execute(f"SELECT * FROM ({LINKS_SELECT.format(source='contacts', customers='')}) ORDER BY contact_id").fetchall()
 
 
 def held(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -175,9 +175,10 @@ def test_incremental_refresh_equals_a_full_rebuild(tmp_path_factory: pytest.Temp
 
 
 def test_an_intraday_import_refreshes_only_its_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A contact arriving after three weeks of data refreshes its own day, the day of its
-    customer's previous contact (which now has a next one) and the days whose FCR window
-    reaches between the former and the new latest contact; no other day is computed again."""
+    """Contacts arriving after three weeks of data refresh their own day, the day of a
+    customer's previous contact when the new one falls within its FCR window, and the days
+    whose FCR window reaches between the former and the new latest contact; no other day
+    is computed again."""
     con = open_warehouse(tmp_path / "w.duckdb")
     con.execute("INSERT OR REPLACE INTO warehouse_config VALUES ('reporting_tz', ?)", [PARIS])
     first = [{"contact_id": f"C{d}", "channel": "phone", "created_at": iso(T0 + timedelta(days=d)),
@@ -194,13 +195,15 @@ def test_an_intraday_import_refreshes_only_its_days(tmp_path: Path, monkeypatch:
         return real(con, base, table, *args, **kw)
 
     monkeypatch.setattr(rollup_store, "replace_days", spy)
-    later = [{**first[2], "contact_id": "NEW", "created_at": iso(T0 + timedelta(days=20, hours=1)),
+    later = [{**first[d], "contact_id": f"NEW{d}", "created_at": iso(T0 + timedelta(days=20, hours=1)),
               "answered_at": iso(T0 + timedelta(days=20, hours=1, seconds=20)),
-              "ended_at": iso(T0 + timedelta(days=20, hours=1, seconds=200))}]
+              "ended_at": iso(T0 + timedelta(days=20, hours=1, seconds=200))} for d in (2, 15)]
     import_arrow(con, "contacts", table_of(later), "intraday")
     day = (T0 + timedelta(hours=1)).date()  # 21:00 or 22:00 in Paris: the same date as in UTC
     window = 7  # days: the default FCR window
-    expected = {day + timedelta(days=d) for d in (2, 20, 19 - window, 20 - window)}
+    # K15's contact of day 15 has its next one within its window (no longer first-contact
+    # resolved); K2's of day 2 too, but 18 days later: its FCR does not move
+    expected = {day + timedelta(days=d) for d in (15, 20, 19 - window, 20 - window)}
     assert refreshed["rollup_contacts"] == expected
     # no case, survey or state changed; with no case, the backlog's days follow the contacts: one more
     assert set(refreshed) == {"rollup_contacts", "rollup_contacts_agent", "rollup_backlog", "rollup_backlog_agent"}

@@ -31,7 +31,9 @@ from cxkpi.schema import Table, table as get_table
 from cxkpi.schema.tables import IfPresent
 from cxkpi.warehouse import IMPORT_ID, quote
 from cxkpi.warehouse.changes import Change
-from cxkpi.warehouse.derived import DERIVED_COLUMNS, refresh_case_contacts, refresh_contact_links, refresh_next_inbound
+from cxkpi.warehouse.derived import (
+    DERIVED_COLUMNS, refresh_case_contacts, refresh_contact_links, refresh_customers, refresh_next_inbound,
+)
 
 Progress = Callable[[str, float], None]
 # called inside an import's transaction, after its rows are written, with the table imported
@@ -510,8 +512,11 @@ def _refresh_derived(con: duckdb.DuckDBPyConnection, table: Table, typed: str) -
         cases = _touched(con, table, typed, "case_id")
 
         def refresh(change: Change) -> None:
-            refresh_next_inbound(con, customers, change)
-            refresh_contact_links(con, customers, change)
+            if customers is None:  # a first load: every customer
+                refresh_next_inbound(con, change)
+                refresh_contact_links(con, change)
+            else:
+                refresh_customers(con, customers, change)
             refresh_case_contacts(con, cases, change)
 
         return refresh

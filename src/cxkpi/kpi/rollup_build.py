@@ -42,6 +42,7 @@ from cxkpi.kpi.scan import data_end_us, data_span, expression, local_date
 from cxkpi.kpi.sources import SOURCES, Shape
 from cxkpi.warehouse import rollup_store as store
 from cxkpi.warehouse.changes import Change
+from cxkpi.warehouse.derived import NEXT_MOVED
 from cxkpi.warehouse.engines import Engine, duckdb_engine
 
 __all__ = ["refresh_after_change", "refresh_rollups"]
@@ -242,6 +243,10 @@ def _plan(engine: Engine, source: str, change: Change, tz: str, p: Mapping[str, 
     for q in affected:
         days |= store.local_days(con, q, src.time_column, tz)
     if source == "contacts":
+        moved = change.facts.get(NEXT_MOVED)
+        if moved is not None:  # earlier contacts whose next contact moved: only FCR sees it, within its window
+            column = "next_same_reason_at" if p["fcr_same_reason"] else "next_inbound_at"
+            days |= store.days_window_moved(con, moved, column, int(p["fcr_window_days"] * 86_400_000_000), tz)
         before_us = meta.get("data_end_us")
         if not isinstance(before_us, int) or not before_us or not end_us:
             return None
@@ -314,8 +319,12 @@ def _refresh_customer_days(engine: Engine, tz: str, days: set[date]) -> dict[str
     bounds = _bounds_of(sorted(days), tz)
     lo, hi = local_midnight_utc(min(days), tz), local_midnight_utc(max(days) + timedelta(days=1), tz)
     grains = [g.value for g in PERIOD_GRAINS]
-    return {r.name: store.customer_rollup_days(engine.raw, r.table, r.dims, r.links, bounds, grains, tz, PERIOD, lo, hi)
-            for r in CUSTOMER_ROLLUPS}
+    rows = "_rollup_rows_links"  # the links on those days, read once for the three rollups
+    store.rows_on_days(engine.raw, store.LINKS, "created_at", tz, _days_table(days), lo, hi, rows)
+    out = {r.name: store.customer_rollup_days(engine.raw, r.table, r.dims, r.links, bounds, grains, tz, PERIOD, rows)
+           for r in CUSTOMER_ROLLUPS}
+    store.drop(engine.raw, rows)
+    return out
 
 
 def refresh_after_change(con: duckdb.DuckDBPyConnection, changed: Iterable[str] | Change) -> dict[str, int]:

@@ -44,6 +44,8 @@ class Change:
     None when any row of ``t`` may have changed."""
 
     rows: dict[str, str | None] = field(default_factory=dict)
+    # other facts about the change, by name: a temporary table each (see ``record``)
+    facts: dict[str, str] = field(default_factory=dict)
     _tag: str = field(default_factory=lambda: f"c{next(_tags)}")
 
     def whole(self, table: str) -> None:
@@ -84,11 +86,19 @@ class Change:
         finally:
             con.unregister(view)
 
+    def record(self, con: duckdb.DuckDBPyConnection, name: str, select_sql: str) -> None:
+        """Keep the rows of ``select_sql`` as fact ``name`` (e.g. the contacts whose next
+        contact moved, with the old and new times: only the consumer knows which matter)."""
+        table = f"_change_{name}_{self._tag}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS {select_sql}")
+        self.facts[name] = table
+
     def tables(self) -> tuple[str, ...]:
         return tuple(self.rows)
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
-        for name in self.rows.values():
+        for name in [*self.rows.values(), *self.facts.values()]:
             if name is not None:
                 con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         self.rows.clear()
+        self.facts.clear()

@@ -18,13 +18,14 @@ distinct-customer rollups (``kpi.customer_rollups``) sum them. Refreshed like
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from cxkpi.warehouse.changes import Change
 
 NEXT_INBOUND_SQL = """
 WITH scope AS (
     SELECT contact_id, customer_id, reason, created_at, direction = 'inbound' AND customer_id IS NOT NULL AS eligible
-    FROM contacts {where}),
+    FROM {source} {where}),
 times AS (SELECT DISTINCT customer_id, created_at FROM scope WHERE eligible),
 nxt AS (SELECT customer_id, created_at,
                lead(created_at) OVER (PARTITION BY customer_id ORDER BY created_at) AS next_inbound_at FROM times),
@@ -60,7 +61,7 @@ SELECT contact_id, customer_id, channel, agent_id, created_at,
        lag(created_at) OVER on_channel AS prev_channel_contact_at,
        lead(created_at) OVER on_channel AS next_channel_contact_at,
        lag(created_at) OVER with_agent AS prev_agent_contact_at, lead(created_at) OVER with_agent AS next_agent_contact_at
-FROM contacts
+FROM {source}
 WHERE direction = 'inbound' AND customer_id IS NOT NULL {customers}
 WINDOW anywhere AS (PARTITION BY customer_id ORDER BY created_at, contact_id),
        on_channel AS (PARTITION BY customer_id, channel ORDER BY created_at, contact_id),
@@ -71,51 +72,72 @@ WINDOW anywhere AS (PARTITION BY customer_id ORDER BY created_at, contact_id),
 LINK_PARTITIONS: dict[tuple[str, ...], str] = {(): "", ("channel",): "channel_", ("agent_id",): "agent_"}
 
 
-def refresh_contact_links(con: duckdb.DuckDBPyConnection, customers: str | None = None,
-                          change: Change | None = None) -> None:
-    """Rebuild the links of every customer, or of those of ``customers`` (a SQL query
-    returning a ``customer_id`` column): their rows are replaced whole.
-
-    ``change`` records the link rows that differ (before or after): most of a returning
-    customer's links keep their neighbours, and only the days of those that moved need
-    their distinct-customer counts again."""
-    if not customers:
-        con.execute("DELETE FROM contact_links")
-        con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=""))
-        if change is not None:
-            change.whole("contact_links")
-        return
-    old = "_links_before"
+def refresh_contact_links(con: duckdb.DuckDBPyConnection, change: Change | None = None) -> None:
+    """Rebuild the links of every customer (``refresh_customers``: of some)."""
+    con.execute("DELETE FROM contact_links")
+    con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(source="contacts", customers=""))
     if change is not None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {old} AS SELECT * FROM contact_links WHERE customer_id IN ({customers})")
-    con.execute(f"DELETE FROM contact_links WHERE customer_id IN ({customers})")
-    con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(customers=f"AND customer_id IN ({customers})"))
+        change.whole("contact_links")
+
+
+def refresh_next_inbound(con: duckdb.DuckDBPyConnection, change: Change | None = None) -> None:
+    """Recompute the next-inbound columns of every contact (``refresh_customers``: of some
+    customers'), and clear any left on contacts that lost their customer or became
+    outbound (an import resets a changed row's derived columns itself)."""
+    con.execute(NEXT_INBOUND_SQL.format(source="contacts", where=""))
+    con.execute(CLEAR_SQL)
     if change is not None:
-        new = f"SELECT * FROM contact_links WHERE customer_id IN ({customers})"
-        change.add(con, "contact_links", f"(SELECT * FROM {old} EXCEPT ALL {new}) UNION ALL ({new} EXCEPT ALL SELECT * FROM {old})")
-        con.execute(f"DROP TABLE {old}")
+        change.whole("contacts")
 
 
-def refresh_next_inbound(con: duckdb.DuckDBPyConnection, customers: str | None = None,
-                         change: Change | None = None) -> None:
-    """Recompute the next-inbound columns, for all contacts or those of ``customers``
-    (a SQL query returning a ``customer_id`` column).
+# a change's fact: contacts whose next-inbound times moved, with the old and the new ones
+NEXT_MOVED = "next_inbound_moved"
+_ROWS = "_cxkpi_customer_rows"
+_OLD_LINKS = "_cxkpi_links_before"
+_OLD_IDS = "_cxkpi_links_before_ids"
+_NEW_LINKS = "_cxkpi_links_after"
 
-    A contact that lost its customer or became outbound was a changed row, whose derived
-    columns the import reset; a full refresh clears any left (rows written by hand).
-    ``change`` records the contacts whose values moved (a customer's previous contact
-    that now has a next one)."""
-    if not customers:
-        con.execute(NEXT_INBOUND_SQL.format(where=""))
-        con.execute(CLEAR_SQL)
-        if change is not None:
-            change.whole("contacts")
-        return
-    sql = NEXT_INBOUND_SQL.format(where=f"WHERE customer_id IN ({customers})")
-    if change is not None:
-        change.add_returning(con, "contacts", sql + " RETURNING contacts.*")
-    else:
+
+def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Change | None = None) -> None:
+    """The next-inbound columns and the links of the customers ``customers`` returns.
+
+    Their contacts are read once (one scan of the contacts by customer) and both are
+    computed from that copy; the old links are found by one scan of their customer column
+    and fetched by row id. Scans of a large warehouse are an intraday import's main cost.
+    ``change`` records the contacts whose next-inbound values moved (fact ``NEXT_MOVED``,
+    old and new times: whether an FCR window sees the move is the KPI layer's business)
+    and the link rows that differ (before or after): most of a returning customer's links keep their neighbours,
+    and only the days of those that moved need their distinct-customer counts again."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT contact_id, customer_id, channel, agent_id, reason, "
+                f"direction, created_at, next_inbound_at, next_same_reason_at FROM contacts WHERE customer_id IN ({customers})")
+    sql = NEXT_INBOUND_SQL.format(source=_ROWS, where="")
+    if change is None:
         con.execute(sql)
+    else:
+        result = con.execute(sql + " RETURNING contacts.contact_id, contacts.next_inbound_at, contacts.next_same_reason_at")
+        rows = result.fetchall()  # few: a returning customer's previous contact, the batch's own
+        moved = pa.table({"contact_id": pa.array([r[0] for r in rows], pa.string()),
+                          "next_inbound_at": pa.array([r[1] for r in rows], pa.timestamp("us", tz="UTC")),
+                          "next_same_reason_at": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC"))})
+        con.register("_cxkpi_moved", moved)
+        try:
+            change.record(con, NEXT_MOVED, "SELECT o.contact_id, o.created_at, o.next_inbound_at AS old_next_inbound_at, "
+                          "n.next_inbound_at AS new_next_inbound_at, o.next_same_reason_at AS old_next_same_reason_at, "
+                          f"n.next_same_reason_at AS new_next_same_reason_at FROM _cxkpi_moved n JOIN {_ROWS} o USING (contact_id)")
+        finally:
+            con.unregister("_cxkpi_moved")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW_LINKS} AS " + LINKS_SELECT.format(source=_ROWS, customers=""))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_IDS} AS SELECT rowid AS r FROM contact_links "
+                f"WHERE customer_id IN ({customers})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_LINKS} AS SELECT * FROM contact_links WHERE rowid IN "
+                f"(SELECT r FROM {_OLD_IDS})")
+    if change is not None:
+        change.add(con, "contact_links", f"(SELECT * FROM {_OLD_LINKS} EXCEPT ALL SELECT * FROM {_NEW_LINKS}) "
+                                         f"UNION ALL (SELECT * FROM {_NEW_LINKS} EXCEPT ALL SELECT * FROM {_OLD_LINKS})")
+    con.execute(f"DELETE FROM contact_links WHERE rowid IN (SELECT r FROM {_OLD_IDS})")
+    con.execute(f"INSERT INTO contact_links SELECT * FROM {_NEW_LINKS}")
+    for name in (_ROWS, _OLD_IDS, _OLD_LINKS, _NEW_LINKS):
+        con.execute(f"DROP TABLE {name}")
 
 
 CASE_CONTACTS_SQL = """

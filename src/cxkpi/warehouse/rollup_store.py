@@ -111,7 +111,7 @@ def customer_rollup(con: duckdb.DuckDBPyConnection, table: str, dims: Sequence[s
 
 
 def _customer_select(dims: Sequence[str], links: tuple[str, str], grains: Sequence[str], tz: str, period: str,
-                     calendar: str, where: str = "") -> str:
+                     calendar: str, source: str = LINKS) -> str:
     prev, nxt = (f"l.{quote(c)}" for c in links)
     sums = []
     for g in grains:
@@ -122,7 +122,7 @@ def _customer_select(dims: Sequence[str], links: tuple[str, str], grains: Sequen
     sums.append(f"count(*) FILTER ({prev} IS NULL AND {nxt} IS NOT NULL) AS again_all")
     dim_sql = "".join(f"l.{quote(d)}, " for d in dims)
     return (f"SELECT {dim_sql}l._day AS {quote(period)}, {', '.join(sums)} "
-            f"FROM (SELECT *, CAST(timezone({_zone(tz)}, created_at) AS DATE) AS _day FROM {LINKS} {where}) l "
+            f"FROM (SELECT *, CAST(timezone({_zone(tz)}, created_at) AS DATE) AS _day FROM {quote(source)}) l "
             f"JOIN {calendar} k ON k.day = l._day GROUP BY ALL")
 
 
@@ -154,6 +154,15 @@ def local_day_ranges(con: duckdb.DuckDBPyConnection, select_sql: str, start: str
         {"until": open_until},
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def days_window_moved(con: duckdb.DuckDBPyConnection, moved: str, column: str, window_us: int, tz: str) -> set[Any]:
+    """The local days of the contacts of ``moved`` (a change's ``old_``/``new_`` times of
+    ``column``) whose next contact entered or left the window of ``window_us`` after them."""
+    def within(c: str) -> str:
+        return f"coalesce(epoch_us({quote(c)}) <= epoch_us(created_at) + {int(window_us)}, false)"
+    return local_days(con, f"SELECT created_at FROM {quote(moved)} "
+                           f"WHERE {within('old_' + column)} <> {within('new_' + column)}", "created_at", tz)
 
 
 def rows_on_days(con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, days: pa.Table,
@@ -222,16 +231,14 @@ def keep_span(con: duckdb.DuckDBPyConnection, table: str, period: str, keep: tup
 
 
 def customer_rollup_days(con: duckdb.DuckDBPyConnection, table: str, dims: Sequence[str], links: tuple[str, str],
-                         calendar: pa.Table, grains: Sequence[str], tz: str, period: str, lo: Any, hi: Any) -> int:
-    """Recompute ``customer_rollup``'s rows on the days of ``calendar`` only (their
-    contacts' ``created_at`` within [lo, hi)). Returns the table's rows."""
+                         calendar: pa.Table, grains: Sequence[str], tz: str, period: str, rows: str) -> int:
+    """Recompute ``customer_rollup``'s rows on the days of ``calendar`` only, from ``rows``
+    (a temporary copy of the links on those days: ``rows_on_days``). Returns the table's rows."""
     name = "_cxkpi_rollup_calendar"
     con.register(name, calendar)
     try:
         con.execute(f"DELETE FROM {quote(table)} WHERE {quote(period)} IN (SELECT day FROM {name})")
-        select = _customer_select(dims, links, grains, tz, period, name,
-                                  where="WHERE created_at >= ? AND created_at < ?")
-        con.execute(f"INSERT INTO {quote(table)} {select}", [lo, hi])
+        con.execute(f"INSERT INTO {quote(table)} {_customer_select(dims, links, grains, tz, period, name, source=rows)}")
     finally:
         con.unregister(name)
     return row_count(con, table)
