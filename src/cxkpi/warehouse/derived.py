@@ -18,13 +18,14 @@ distinct-customer rollups (``kpi.customer_rollups``) sum them. Refreshed like
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from cxkpi.warehouse.changes import Change
 
-NEXT_INBOUND_SQL = """
+# each contact of ``source`` with its next-inbound times (``_rid``: its row in contacts)
+NEXT_INBOUND_RES = """
 WITH scope AS (
-    SELECT contact_id, customer_id, reason, created_at, direction = 'inbound' AND customer_id IS NOT NULL AS eligible
+    SELECT {rid} AS _rid, contact_id, customer_id, reason, created_at,
+           direction = 'inbound' AND customer_id IS NOT NULL AS eligible
     FROM {source} {where}),
 times AS (SELECT DISTINCT customer_id, created_at FROM scope WHERE eligible),
 nxt AS (SELECT customer_id, created_at,
@@ -34,12 +35,15 @@ rnxt AS (SELECT customer_id, reason, created_at,
                 lead(created_at) OVER (PARTITION BY customer_id, reason ORDER BY created_at) AS next_same_reason_at
          FROM rtimes),
 res AS (
-    SELECT s.contact_id,
+    SELECT s._rid, s.contact_id, s.created_at,
            CASE WHEN s.eligible THEN n.next_inbound_at END AS next_inbound_at,
            CASE WHEN s.eligible THEN r.next_same_reason_at END AS next_same_reason_at
     FROM scope s
     LEFT JOIN nxt n ON n.customer_id = s.customer_id AND n.created_at = s.created_at
     LEFT JOIN rnxt r ON r.customer_id = s.customer_id AND r.reason = s.reason AND r.created_at = s.created_at)
+"""
+
+NEXT_INBOUND_SQL = NEXT_INBOUND_RES.format(rid="rowid", source="contacts", where="{where}") + """
 UPDATE contacts SET next_inbound_at = res.next_inbound_at, next_same_reason_at = res.next_same_reason_at
 FROM res
 WHERE contacts.contact_id = res.contact_id
@@ -84,7 +88,7 @@ def refresh_next_inbound(con: duckdb.DuckDBPyConnection, change: Change | None =
     """Recompute the next-inbound columns of every contact (``refresh_customers``: of some
     customers'), and clear any left on contacts that lost their customer or became
     outbound (an import resets a changed row's derived columns itself)."""
-    con.execute(NEXT_INBOUND_SQL.format(source="contacts", where=""))
+    con.execute(NEXT_INBOUND_SQL.format(where=""))
     con.execute(CLEAR_SQL)
     if change is not None:
         change.whole("contacts")
@@ -93,6 +97,8 @@ def refresh_next_inbound(con: duckdb.DuckDBPyConnection, change: Change | None =
 # a change's fact: contacts whose next-inbound times moved, with the old and the new ones
 NEXT_MOVED = "next_inbound_moved"
 _ROWS = "_cxkpi_customer_rows"
+_MOVED = "_cxkpi_next_moved"
+_MOVED_ROWS = "_cxkpi_next_moved_rows"
 _OLD_LINKS = "_cxkpi_links_before"
 _OLD_IDS = "_cxkpi_links_before_ids"
 _NEW_LINKS = "_cxkpi_links_after"
@@ -108,24 +114,24 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
     old and new times: whether an FCR window sees the move is the KPI layer's business)
     and the link rows that differ (before or after): most of a returning customer's links keep their neighbours,
     and only the days of those that moved need their distinct-customer counts again."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT contact_id, customer_id, channel, agent_id, reason, "
-                f"direction, created_at, next_inbound_at, next_same_reason_at FROM contacts WHERE customer_id IN ({customers})")
-    sql = NEXT_INBOUND_SQL.format(source=_ROWS, where="")
-    if change is None:
-        con.execute(sql)
-    else:
-        result = con.execute(sql + " RETURNING contacts.contact_id, contacts.next_inbound_at, contacts.next_same_reason_at")
-        rows = result.fetchall()  # few: a returning customer's previous contact, the batch's own
-        moved = pa.table({"contact_id": pa.array([r[0] for r in rows], pa.string()),
-                          "next_inbound_at": pa.array([r[1] for r in rows], pa.timestamp("us", tz="UTC")),
-                          "next_same_reason_at": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC"))})
-        con.register("_cxkpi_moved", moved)
-        try:
-            change.record(con, NEXT_MOVED, "SELECT o.contact_id, o.created_at, o.next_inbound_at AS old_next_inbound_at, "
-                          "n.next_inbound_at AS new_next_inbound_at, o.next_same_reason_at AS old_next_same_reason_at, "
-                          f"n.next_same_reason_at AS new_next_same_reason_at FROM _cxkpi_moved n JOIN {_ROWS} o USING (contact_id)")
-        finally:
-            con.unregister("_cxkpi_moved")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT rowid AS _rid, contact_id, customer_id, channel, "
+                f"agent_id, reason, direction, created_at, next_inbound_at, next_same_reason_at "
+                f"FROM contacts WHERE customer_id IN ({customers})")
+    # the contacts whose times move, with the old and new ones; rewritten as rows deleted and
+    # inserted again (an UPDATE of a few rows scattered over a large table costs a full pass)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_MOVED} AS " + NEXT_INBOUND_RES.format(rid="_rid", source=_ROWS, where="")
+        + f"SELECT r._rid, r.contact_id, r.created_at, o.next_inbound_at AS old_next_inbound_at, "
+          f"r.next_inbound_at AS new_next_inbound_at, o.next_same_reason_at AS old_next_same_reason_at, "
+          f"r.next_same_reason_at AS new_next_same_reason_at FROM res r JOIN {_ROWS} o ON o._rid = r._rid "
+          f"WHERE o.next_inbound_at IS DISTINCT FROM r.next_inbound_at "
+          f"OR o.next_same_reason_at IS DISTINCT FROM r.next_same_reason_at")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_MOVED_ROWS} AS SELECT c.* REPLACE (m.new_next_inbound_at AS next_inbound_at, "
+                f"m.new_next_same_reason_at AS next_same_reason_at) FROM contacts c JOIN {_MOVED} m ON c.rowid = m._rid")
+    con.execute(f"DELETE FROM contacts WHERE rowid IN (SELECT _rid FROM {_MOVED})")
+    con.execute(f"INSERT INTO contacts SELECT * FROM {_MOVED_ROWS}")
+    if change is not None:
+        change.record(con, NEXT_MOVED, f"SELECT * EXCLUDE (_rid) FROM {_MOVED}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW_LINKS} AS " + LINKS_SELECT.format(source=_ROWS, customers=""))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_IDS} AS SELECT rowid AS r FROM contact_links "
                 f"WHERE customer_id IN ({customers})")
@@ -136,7 +142,7 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
                                          f"UNION ALL (SELECT * FROM {_NEW_LINKS} EXCEPT ALL SELECT * FROM {_OLD_LINKS})")
     con.execute(f"DELETE FROM contact_links WHERE rowid IN (SELECT r FROM {_OLD_IDS})")
     con.execute(f"INSERT INTO contact_links SELECT * FROM {_NEW_LINKS}")
-    for name in (_ROWS, _OLD_IDS, _OLD_LINKS, _NEW_LINKS):
+    for name in (_ROWS, _MOVED, _MOVED_ROWS, _OLD_IDS, _OLD_LINKS, _NEW_LINKS):
         con.execute(f"DROP TABLE {name}")
 
 
