@@ -72,6 +72,9 @@ WINDOW anywhere AS (PARTITION BY customer_id ORDER BY created_at, contact_id),
        with_agent AS (PARTITION BY customer_id, agent_id ORDER BY created_at, contact_id)
 """
 
+LINK_COLUMNS = ("contact_id", "customer_id", "channel", "agent_id", "created_at", "prev_contact_at", "next_contact_at",
+                "prev_channel_contact_at", "next_channel_contact_at", "prev_agent_contact_at", "next_agent_contact_at")
+
 # the partitions a customer's contacts are linked within: dimensions -> column infix
 LINK_PARTITIONS: dict[tuple[str, ...], str] = {(): "", ("channel",): "channel_", ("agent_id",): "agent_"}
 
@@ -79,7 +82,8 @@ LINK_PARTITIONS: dict[tuple[str, ...], str] = {(): "", ("channel",): "channel_",
 def refresh_contact_links(con: duckdb.DuckDBPyConnection, change: Change | None = None) -> None:
     """Rebuild the links of every customer (``refresh_customers``: of some)."""
     con.execute("DELETE FROM contact_links")
-    con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(source="contacts", customers=""))
+    # in time order: an import's refresh of a few days' customer counts then skips most of the table
+    con.execute("INSERT INTO contact_links " + LINKS_SELECT.format(source="contacts", customers="") + " ORDER BY created_at")
     if change is not None:
         change.whole("contact_links")
 
@@ -135,13 +139,18 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW_LINKS} AS " + LINKS_SELECT.format(source=_ROWS, customers=""))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_IDS} AS SELECT rowid AS r FROM contact_links "
                 f"WHERE customer_id IN ({customers})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_LINKS} AS SELECT * FROM contact_links WHERE rowid IN "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_LINKS} AS SELECT rowid AS _rid, * FROM contact_links WHERE rowid IN "
                 f"(SELECT r FROM {_OLD_IDS})")
+    # only the links that differ are rewritten (a contact has one link): the table stays in
+    # the order it was written, so a scan of a few days skips most of it
+    cols = LINK_COLUMNS
+    differs = f"({', '.join('o.' + c for c in cols)}) IS DISTINCT FROM ({', '.join('n.' + c for c in cols)})"
+    gone = f"SELECT o.* FROM {_OLD_LINKS} o LEFT JOIN {_NEW_LINKS} n USING (contact_id) WHERE n.contact_id IS NULL OR {differs}"
+    came = f"SELECT n.* FROM {_NEW_LINKS} n LEFT JOIN {_OLD_LINKS} o USING (contact_id) WHERE o.contact_id IS NULL OR {differs}"
     if change is not None:
-        change.add(con, "contact_links", f"(SELECT * FROM {_OLD_LINKS} EXCEPT ALL SELECT * FROM {_NEW_LINKS}) "
-                                         f"UNION ALL (SELECT * FROM {_NEW_LINKS} EXCEPT ALL SELECT * FROM {_OLD_LINKS})")
-    con.execute(f"DELETE FROM contact_links WHERE rowid IN (SELECT r FROM {_OLD_IDS})")
-    con.execute(f"INSERT INTO contact_links SELECT * FROM {_NEW_LINKS}")
+        change.add(con, "contact_links", f"SELECT * EXCLUDE (_rid) FROM ({gone}) UNION ALL {came}")
+    con.execute(f"DELETE FROM contact_links WHERE rowid IN (SELECT _rid FROM ({gone}))")
+    con.execute(f"INSERT INTO contact_links {came}")
     for name in (_ROWS, _MOVED, _MOVED_ROWS, _OLD_IDS, _OLD_LINKS, _NEW_LINKS):
         con.execute(f"DROP TABLE {name}")
 
