@@ -6,6 +6,7 @@ simulation that decides waits, abandons, answers and repeats, then everything ob
 about the contacts (cases, surveys, quality evaluations, agent states), then churn
 (which depends on the experience) and money. Each stage draws from its own random
 stream spawned from the seed, so the result depends only on ``seed`` and ``scale``.
+Large scales are built in parts (``cxkpi.demo.shards``), each one run of these stages.
 """
 
 from __future__ import annotations
@@ -107,14 +108,19 @@ def build(
     return replace(data, tables=tables)
 
 
-def _run(seed: int, scale: float, progress: Progress | None) -> DemoData:
-    """All stages; low-cardinality text columns are still dictionary-encoded."""
+def _run(seed: int | np.random.SeedSequence, scale: float, progress: Progress | None) -> DemoData:
+    """All stages; low-cardinality text columns are still dictionary-encoded.
+
+    ``seed``: an integer, or the seed sequence of one part of a larger demo (its stages'
+    streams are spawned from it as from an integer's).
+    """
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     streams = dict(
         zip(
             [name for name, _ in STAGES],
-            [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STAGES))],
+            [np.random.default_rng(s) for s in root.spawn(len(STAGES))],
         )
     )
     p = _Progress(progress)
@@ -244,13 +250,18 @@ def bad_experience(
 
 
 def generate(
-    seed: int = 42, scale: float = 1.0, progress: Progress | None = None, *, compact_text: bool = False
+    seed: int | np.random.SeedSequence = 42,
+    scale: float = 1.0,
+    progress: Progress | None = None,
+    *,
+    compact_text: bool = False,
 ) -> dict[str, pa.Table]:
     """One Arrow table per canonical table: a bank's multichannel customer service over a year.
 
     ``scale`` multiplies the volumes (about 500k contacts at 1, 10M at 20); the same
     ``seed`` and ``scale`` always give identical tables. ``progress(stage, fraction)`` is
-    called now and then. The period is 2025-11-01 to 2026-10-31, Europe/Paris.
+    called now and then. The whole year is held in memory (about 0.5 GB at scale 1): larger
+    demos are generated in parts by ``cxkpi.demo.shards``. The period is 2025-11-01 to 2026-10-31, Europe/Paris.
 
     Text columns are ``string``. With ``compact_text`` the low-cardinality ones (channel,
     queue, team, agent_id, state, reason...) stay ``dictionary<int, string>``: same values,
