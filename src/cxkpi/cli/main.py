@@ -236,7 +236,13 @@ def demo_cmd(
     scale: Annotated[float, typer.Option("--scale", help="Volume multiplier (1 = ~500k contacts).")] = 1.0,
     reporting_tz: Annotated[str, typer.Option("--tz", help="Reporting time zone stored in the warehouse.")] = "Europe/Paris",
 ) -> None:
-    """Build a demo warehouse: a year of a French retail bank's multichannel customer service."""
+    """Build a demo warehouse: a year of a French retail bank's multichannel customer service.
+
+    Large scales are generated and loaded region by region, in bounded memory: one bar
+    follows the whole build, naming the region and its stage."""
+    from collections.abc import Callable
+
+    from cxkpi.cli.common import err
     from cxkpi.demo.load import build_demo
     from cxkpi.demo.targets import set_demo_targets
 
@@ -245,8 +251,19 @@ def demo_cmd(
     if not 0 < scale <= 1000:
         raise UserError("--scale must be above 0 and at most 1000")
     check_tz(reporting_tz)
-    with progress(True) as update:
-        summary = build_demo(db(), seed=seed, scale=scale, reporting_tz=reporting_tz, progress=update)
+
+    def build(update: Callable[[str, float], None] | None) -> str:
+        return build_demo(db(), seed=seed, scale=scale, reporting_tz=reporting_tz, progress=update)
+
+    if not err().is_terminal:
+        summary = build(None)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=err(), transient=True) as bar:
+            task = bar.add_task("demo", total=1.0)
+            summary = build(lambda step, fraction: bar.update(task, description=f"demo {step:<36}", completed=fraction))
     with warehouse() as con:
         set_demo_targets(con)
         admin = _first_admin(con)
