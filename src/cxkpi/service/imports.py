@@ -27,6 +27,7 @@ from cxkpi.ingest.mapping import Mapping
 from cxkpi.kpi.rollup_build import refresh_after_change
 from cxkpi.service.mappings import resolve as resolve_mapping
 from cxkpi.warehouse.changes import Change
+from cxkpi.warehouse.connection import memory_bounded
 
 __all__ = ["STEPS", "Step", "import_arrow", "import_file", "score_surveys"]
 
@@ -85,8 +86,9 @@ def import_file(
     a YAML file of the user's; a server passes ``mapping_files=False`` for uploads.
     """
     m = resolve_mapping(con, mapping, files=mapping_files) if isinstance(mapping, str) else mapping
-    return importer.import_file(con, table, path, mapping=m, source_tz=source_tz, options=options,
-                                rejects_dir=rejects_dir, progress=progress, after_write=_runner(steps))
+    with memory_bounded(con):
+        return importer.import_file(con, table, path, mapping=m, source_tz=source_tz, options=options,
+                                    rejects_dir=rejects_dir, progress=progress, after_write=_runner(steps))
 
 
 def import_arrow(
@@ -94,7 +96,8 @@ def import_arrow(
     steps: Sequence[Step] = STEPS,
 ) -> ImportReport:
     """Import an in-memory Arrow table (the demo's) through the same checks and steps."""
-    return importer.import_arrow(con, table, data, label, progress=progress, after_write=_runner(steps))
+    with memory_bounded(con):
+        return importer.import_arrow(con, table, data, label, progress=progress, after_write=_runner(steps))
 
 
 def score_surveys(con: duckdb.DuckDBPyConnection) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,3 +175,36 @@ def _command_line(pid: int) -> str:
             words[i] = os.path.basename(words[i])
     text = " ".join(" ".join(words).split())
     return text if len(text) <= CMDLINE_CHARS else text[: CMDLINE_CHARS - 3] + "..."
+
+
+# what one import may hold in DuckDB's buffers before it spills to disk (the temporary files
+# beside the warehouse): a whole import then stays under 4 GB of memory at any file size
+IMPORT_MEMORY = "2GB"
+
+
+@contextmanager
+def memory_bounded(con: duckdb.DuckDBPyConnection, limit: str = IMPORT_MEMORY) -> Iterator[None]:
+    """Run a bulk write with DuckDB's memory capped at ``limit``, then back to DuckDB's
+    default. A limit the user chose (``$CXKPI_MEMORY_LIMIT``) or a lower one already set
+    (the demo's) is left as it is."""
+    now = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    if os.environ.get(MEMORY_ENV) or _bytes(now) <= _bytes(limit):
+        yield
+        return
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute("RESET memory_limit")  # exact: a limit read back as text is rounded
+
+
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(text: str) -> float:
+    """Bytes of a DuckDB memory setting ("18.8 GiB", "2GB"); unreadable: no limit."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
+    if match is None or match.group(2).lower() not in _UNITS:
+        return float("inf")
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
