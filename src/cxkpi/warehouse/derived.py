@@ -104,7 +104,6 @@ _ROWS = "_cxkpi_customer_rows"
 _MOVED = "_cxkpi_next_moved"
 _MOVED_ROWS = "_cxkpi_next_moved_rows"
 _OLD_LINKS = "_cxkpi_links_before"
-_OLD_IDS = "_cxkpi_links_before_ids"
 _NEW_LINKS = "_cxkpi_links_after"
 
 
@@ -112,8 +111,7 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
     """The next-inbound columns and the links of the customers ``customers`` returns.
 
     Their contacts are read once (one scan of the contacts by customer) and both are
-    computed from that copy; the old links are found by one scan of their customer column
-    and fetched by row id. Scans of a large warehouse are an intraday import's main cost.
+    computed from that copy; the old links are read by one scan of their customer column. Scans of a large warehouse are an intraday import's main cost.
     ``change`` records the contacts whose next-inbound values moved (fact ``NEXT_MOVED``,
     old and new times: whether an FCR window sees the move is the KPI layer's business)
     and the link rows that differ (before or after): most of a returning customer's links keep their neighbours,
@@ -137,10 +135,8 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
     if change is not None:
         change.record(con, NEXT_MOVED, f"SELECT * EXCLUDE (_rid) FROM {_MOVED}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW_LINKS} AS " + LINKS_SELECT.format(source=_ROWS, customers=""))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_IDS} AS SELECT rowid AS r FROM contact_links "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_LINKS} AS SELECT rowid AS _rid, * FROM contact_links "
                 f"WHERE customer_id IN ({customers})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_OLD_LINKS} AS SELECT rowid AS _rid, * FROM contact_links WHERE rowid IN "
-                f"(SELECT r FROM {_OLD_IDS})")
     # only the links that differ are rewritten (a contact has one link): the table stays in
     # the order it was written, so a scan of a few days skips most of it
     cols = LINK_COLUMNS
@@ -151,7 +147,7 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
         change.add(con, "contact_links", f"SELECT * EXCLUDE (_rid) FROM ({gone}) UNION ALL {came}")
     con.execute(f"DELETE FROM contact_links WHERE rowid IN (SELECT _rid FROM ({gone}))")
     con.execute(f"INSERT INTO contact_links {came}")
-    for name in (_ROWS, _MOVED, _MOVED_ROWS, _OLD_IDS, _OLD_LINKS, _NEW_LINKS):
+    for name in (_ROWS, _MOVED, _MOVED_ROWS, _OLD_LINKS, _NEW_LINKS):
         con.execute(f"DROP TABLE {name}")
 
 
