@@ -231,12 +231,13 @@ def test_a_build_stopped_between_shards_leaves_no_stale_rollup(built: Built, tmp
 
 def test_an_import_leaves_no_arrow_data_registered(tmp_path: Path, shards: list[dict[str, pa.Table]]) -> None:
     """The connection lives through every shard: it must not keep each shard's tables alive."""
-    from cxkpi.demo.load import _import, _temporary_views
+    from cxkpi.demo.load import _import
 
     con = open_warehouse(tmp_path / "w.duckdb")
     try:
         report = _import(con, "customers", shards[0]["customers"], "demo:customers")
         assert report.rejected == 0 and report.new == shards[0]["customers"].num_rows
-        assert _temporary_views(con) == set()
+        views = con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
+        assert views == []
     finally:
         con.close()

@@ -203,19 +203,6 @@ def _label(shards: ShardPlan, index: int, table: str) -> str:
 
 
 def _import(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, label: str) -> ImportReport:
-    """Import one table of a shard, then drop the connection's hold on its Arrow data.
-
-    The importer registers the Arrow table as a view and leaves it registered: the
-    connection would keep every shard's tables alive until it closes. The views an import
-    leaves behind are unregistered here, so a shard's memory goes with it.
-    """
-    before = _temporary_views(con)
-    try:
-        return import_arrow(con, table, data, label, steps=SHARD_STEPS)
-    finally:
-        for view in _temporary_views(con) - before:
-            con.unregister(view)
-
-
-def _temporary_views(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {str(r[0]) for r in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()}
+    """Import one table of a shard without the rollups step (built once at the end); the
+    importer unregisters the Arrow data after, so a shard's memory goes with it."""
+    return import_arrow(con, table, data, label, steps=SHARD_STEPS)

@@ -132,7 +132,17 @@ def import_arrow(
             first_line=1,
         )
 
-    return _run_import(con, table, staged, None, "UTC", label, None, progress, None, after_write)
+    views: list[str] = []
+
+    def registered(tag: str) -> Staged:
+        views.append(f"_arrow_{tag}")
+        return staged(tag)
+
+    try:
+        return _run_import(con, table, registered, None, "UTC", label, None, progress, None, after_write)
+    finally:
+        for view in views:  # the connection would otherwise keep the data alive
+            con.unregister(view)
 
 
 def _table(name: str) -> Table:
