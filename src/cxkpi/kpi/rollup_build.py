@@ -19,7 +19,7 @@ other parameters or declarations rebuild whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from cxkpi.kpi.model import Grain
 from cxkpi.kpi.periods import local_midnight_utc, next_start, period_start
 from cxkpi.kpi.query import PERIOD, KpiQuery
 from cxkpi.kpi.rollup_meta import (
-    CUSTOMER_ROLLUPS, FORMAT, PERIOD_GRAINS, ROLLUPS, declared, fingerprint, finest, stored,
+    CUSTOMER_ROLLUPS, FORMAT, PERIOD_GRAINS, ROLLUPS, Rollup, declared, fingerprint, finest, stored,
 )
 from cxkpi.kpi.scan import data_end_us, data_span, expression, local_date
 from cxkpi.kpi.sources import SOURCES, Shape
@@ -84,29 +84,40 @@ def _build_source(
                 store.drop(con, r.table)
             return {r.name: 0 for r in rollups}, reads, None
         span = [days[0].isoformat(), days[1].isoformat()]
-        q = KpiQuery(kpis=(), by=finest()[source], grain=Grain.DAY, start=days[0], end=days[1], tz=tz, use_rollups=False)
+        q = _daily(source, tz, *days)
     else:
-        q = KpiQuery(kpis=(), by=finest()[source], grain=Grain.DAY, tz=tz)
+        q = _daily(source, tz)
+    rows, expr = _aggregate(engine, source, q, p, lambda r, base, sums: store.sum_into(
+        con, base, r.table, (*r.dims, PERIOD), sums, order_by=PERIOD))
+    return rows, _tables_read(expr) | reads, span
+
+
+def _daily(source: str, tz: str, first: date | None = None, last: date | None = None) -> KpiQuery:
+    """The raw query a source's rollups hold: by all their dimensions, by local day."""
+    return KpiQuery(kpis=(), by=finest()[source], grain=Grain.DAY, start=first, end=last, tz=tz, use_rollups=False)
+
+
+def _aggregate(engine: Engine, source: str, q: KpiQuery, p: Mapping[str, Any],
+               write: Callable[[Rollup, str, list[tuple[str, bool]]], int]) -> tuple[dict[str, int], Any]:
+    """Aggregate ``source``'s rollable measures for ``q`` once into a temporary table, then
+    ``write(rollup, table, sums)`` each rollup from it (``sums``: its measures, and whether
+    each is whole). Returns their rows and the expression."""
+    con = engine.raw
+    src = SOURCES[source]
+    rollups = [r for r in ROLLUPS if r.source == source]
     expr = expression(engine, src, rollups[0].measures(), q, p)
     base = f"_rollup_base_{source}"
     # a snapshot's period is the label of day d, stored as a date
     store.materialize(con, expr, base, date_column=PERIOD if src.shape is Shape.SNAPSHOT else None)
     schema = expr.schema()
-    rows = {
-        r.name: store.sum_into(con, base, r.table, (*r.dims, PERIOD),
-                               [(m.name, schema[m.name].is_integer()) for m in r.measures()], order_by=PERIOD)
-        for r in rollups
-    }
+    rows = {r.name: write(r, base, [(m.name, schema[m.name].is_integer()) for m in r.measures()]) for r in rollups}
     store.drop(con, base)
-    return rows, _tables_read(expr) | reads, span
+    return rows, expr
 
 
-def _day_bounds(first: date, last: date, tz: str) -> pa.Table:
-    """Each local day with the UTC bounds of its period of every grain."""
-    return _bounds_of([first + timedelta(days=i) for i in range((last - first).days + 1)], tz)
-
-
-def _bounds_of(days: list[date], tz: str) -> pa.Table:
+def _bounds_of(days: Iterable[date], tz: str) -> pa.Table:
+    """Each local day of ``days`` with the UTC bounds of its period of every grain."""
+    days = sorted(days)
     columns: dict[str, Any] = {"day": pa.array(days, pa.date32())}
     utc = pa.timestamp("us", tz="UTC")
     for g in PERIOD_GRAINS:
@@ -121,7 +132,7 @@ def build_customer_rollups(engine: Engine, tz: str) -> dict[str, int]:
     lo, hi = store.links_span(engine.raw)
     zone = ZoneInfo(tz)
     first, last = local_date(lo, zone), local_date(hi, zone)
-    bounds = _day_bounds(first, last, tz) if first and last else _day_bounds(date(2000, 1, 1), date(2000, 1, 1), tz)
+    bounds = _bounds_of(_dates(first, last) if first and last else [date(2000, 1, 1)], tz)
     grains = [g.value for g in PERIOD_GRAINS]
     return {r.name: store.customer_rollup(engine.raw, r.table, r.dims, r.links, bounds, grains, tz, PERIOD)
             for r in CUSTOMER_ROLLUPS}
@@ -289,18 +300,9 @@ def _refresh_days(engine: Engine, source: str, tz: str, p: Mapping[str, Any], pl
         store.rows_on_days(con, src.table, src.time_column, tz, days, lo, hi, part)
     # the facts (the end of the contact data) stay the whole warehouse's; only the source's table is narrowed
     data_end_us(engine)
-    narrowed = engine.narrowed(src.table, part)
-    q = KpiQuery(kpis=(), by=finest()[source], grain=Grain.DAY, start=first, end=last, tz=tz, use_rollups=False)
-    expr = expression(narrowed, src, rollups[0].measures(), q, p)
-    base = f"_rollup_base_{source}"
-    store.materialize(con, expr, base, date_column=PERIOD if src.shape is Shape.SNAPSHOT else None)
-    schema = expr.schema()
-    rows = {
-        r.name: store.replace_days(con, base, r.table, (*r.dims, PERIOD),
-                                   [(m.name, schema[m.name].is_integer()) for m in r.measures()], PERIOD, days, keep)
-        for r in rollups
-    }
-    store.drop(con, base)
+    rows, _ = _aggregate(engine.narrowed(src.table, part), source, _daily(source, tz, first, last), p,
+                         lambda r, base, sums: store.replace_days(con, base, r.table, (*r.dims, PERIOD), sums,
+                                                                  PERIOD, days, keep))
     store.drop(con, part)
     return rows
 
@@ -316,7 +318,7 @@ def _link_days(engine: Engine, change: Change, tz: str) -> set[date] | None:
 def _refresh_customer_days(engine: Engine, tz: str, days: set[date]) -> dict[str, int]:
     if not days:
         return {r.name: store.row_count(engine.raw, r.table) for r in CUSTOMER_ROLLUPS}
-    bounds = _bounds_of(sorted(days), tz)
+    bounds = _bounds_of(days, tz)
     lo, hi = local_midnight_utc(min(days), tz), local_midnight_utc(max(days) + timedelta(days=1), tz)
     grains = [g.value for g in PERIOD_GRAINS]
     rows = "_rollup_rows_links"  # the links on those days, read once for the three rollups

@@ -111,10 +111,11 @@ def refresh_customers(con: duckdb.DuckDBPyConnection, customers: str, change: Ch
     """The next-inbound columns and the links of the customers ``customers`` returns.
 
     Their contacts are read once (one scan of the contacts by customer) and both are
-    computed from that copy; the old links are read by one scan of their customer column. Scans of a large warehouse are an intraday import's main cost.
-    ``change`` records the contacts whose next-inbound values moved (fact ``NEXT_MOVED``,
-    old and new times: whether an FCR window sees the move is the KPI layer's business)
-    and the link rows that differ (before or after): most of a returning customer's links keep their neighbours,
+    computed from that copy; the old links are read by one scan of their customer column.
+    Scans of a large warehouse are an intraday import's main cost. ``change`` records the
+    contacts whose next-inbound values moved (fact ``NEXT_MOVED``, old and new times:
+    whether an FCR window sees the move is the KPI layer's business) and the link rows that
+    differ (before or after): most of a returning customer's links keep their neighbours,
     and only the days of those that moved need their distinct-customer counts again."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS SELECT rowid AS _rid, contact_id, customer_id, channel, "
                 f"agent_id, reason, direction, created_at, next_inbound_at, next_same_reason_at "

@@ -82,10 +82,15 @@ def sum_into(con: duckdb.DuckDBPyConnection, base: str, table: str, keys: Sequen
     reads back as a float). Returns the rows written.
     """
     key_sql = ", ".join(quote(c) for c in keys)
-    sum_sql = ", ".join(f"CAST(sum({quote(n)}) AS {'BIGINT' if whole else 'DOUBLE'}) AS {quote(n)}" for n, whole in sums)
-    con.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT {key_sql}, {sum_sql} FROM {quote(base)} "
+    con.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT {key_sql}, {_sums(sums)} FROM {quote(base)} "
                 f"GROUP BY {key_sql} ORDER BY {quote(order_by)}")
     return row_count(con, table)
+
+
+def _sums(sums: Sequence[tuple[str, bool]]) -> str:
+    """The summed measures, each keeping its type (DuckDB would keep a sum of integers as a
+    HUGEINT, which reads back as a float)."""
+    return ", ".join(f"CAST(sum({quote(n)}) AS {'BIGINT' if whole else 'DOUBLE'}) AS {quote(n)}" for n, whole in sums)
 
 
 def links_span(con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
@@ -209,18 +214,15 @@ def replace_days(con: duckdb.DuckDBPyConnection, base: str, table: str, keys: Se
     name = "_cxkpi_refresh_days"
     p = quote(period)
     key_sql = ", ".join(quote(c) for c in keys)
-    sum_sql = ", ".join(f"CAST(sum({quote(n)}) AS {'BIGINT' if whole else 'DOUBLE'})" for n, whole in sums)
     cols = ", ".join(quote(c) for c in [*keys, *(n for n, _ in sums)])
     con.register(name, days)
     try:
         con.execute(f"DELETE FROM {quote(table)} WHERE {p} IN (SELECT day FROM {name})")
-        if keep is not None:
-            con.execute(f"DELETE FROM {quote(table)} WHERE {p} < ? OR {p} > ?", list(keep))
-        con.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {key_sql}, {sum_sql} FROM {quote(base)} "
+        con.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {key_sql}, {_sums(sums)} FROM {quote(base)} "
                     f"WHERE {p} IN (SELECT day FROM {name}) GROUP BY {key_sql}")
     finally:
         con.unregister(name)
-    return row_count(con, table)
+    return keep_span(con, table, period, keep)
 
 
 def keep_span(con: duckdb.DuckDBPyConnection, table: str, period: str, keep: tuple[Any, Any] | None) -> int:
